@@ -1,0 +1,5 @@
+"""VarifocalNet toolbox: MMDetection-2.x compatible, on PyTorch and torchvision alone."""
+__version__ = '2.10.0+vfnet.1'
+version_info = (2, 10, 0)
+
+__all__ = ['__version__', 'version_info']

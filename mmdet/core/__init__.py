@@ -1,0 +1,3 @@
+from .anchor import *  # noqa: F401,F403
+from .bbox import *  # noqa: F401,F403
+from .post_processing import *  # noqa: F401,F403

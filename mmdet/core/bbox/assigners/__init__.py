@@ -1,0 +1,5 @@
+from .atss_assigner import ATSSAssigner
+from .base import BBOX_ASSIGNERS, AssignResult, build_assigner
+from .point_assign import fcos_assign
+
+__all__ = ['BBOX_ASSIGNERS', 'AssignResult', 'build_assigner', 'ATSSAssigner', 'fcos_assign']

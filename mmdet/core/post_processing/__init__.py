@@ -1,0 +1,3 @@
+from .bbox_nms import multiclass_nms
+
+__all__ = ['multiclass_nms']

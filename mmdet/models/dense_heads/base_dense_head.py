@@ -1,0 +1,49 @@
+"""What every dense head shares: the train/test entry points and TTA merging."""
+import torch
+import torch.nn as nn
+
+from mmdet.core import bbox_mapping_back, multiclass_nms
+
+
+class BaseDenseHead(nn.Module):
+    """A dense head implements ``forward(feats)``, ``loss(*outs, gt_bboxes,
+    gt_labels, img_metas, gt_bboxes_ignore)`` and ``get_bboxes(*outs, img_metas,
+    cfg=None, rescale=False, with_nms=True)``; this class wires them up."""
+
+    def forward_train(self, x, img_metas, gt_bboxes, gt_labels=None, gt_bboxes_ignore=None):
+        outs = self(x)
+        return self.loss(*outs, gt_bboxes, gt_labels, img_metas, gt_bboxes_ignore=gt_bboxes_ignore)
+
+    def simple_test(self, feats, img_metas, rescale=False):
+        """Per image ``(dets (k, 5), labels (k,))``."""
+        return self.get_bboxes(*self(feats), img_metas, rescale=rescale)
+
+    def aug_test(self, feats_list, img_metas_list, rescale=False):
+        """Test-time augmentation: decode every view without NMS, map its boxes
+        back to the original image (unflip, unscale), concatenate the views and
+        run one multi-class NMS.  Works for any batch size.
+
+        Returns per image ``(dets, labels)`` in original-image coordinates when
+        ``rescale`` else in the first view's coordinates.
+        """
+        num_imgs = len(img_metas_list[0])
+        per_view = [self.get_bboxes(*self(x), metas, self.test_cfg, False, False)
+                    for x, metas in zip(feats_list, img_metas_list)]
+        results = []
+        for i in range(num_imgs):
+            boxes, scores, factors = [], [], []
+            for out, metas in zip(per_view, img_metas_list):
+                m = metas[i]
+                boxes.append(bbox_mapping_back(out[i][0], m['img_shape'], m['scale_factor'], m.get('flip', False),
+                                               m.get('flip_direction', 'horizontal')))
+                scores.append(out[i][1])
+                if len(out[i]) >= 3:
+                    factors.append(out[i][2])
+            cfg = self.test_cfg
+            dets, labels = multiclass_nms(torch.cat(boxes), torch.cat(scores), cfg['score_thr'], cfg['nms'],
+                                          cfg['max_per_img'], score_factors=torch.cat(factors) if factors else None)
+            if not rescale:
+                dets = dets.clone()
+                dets[:, :4] *= dets.new_tensor(img_metas_list[0][i]['scale_factor'])
+            results.append((dets, labels))
+        return results

@@ -1,0 +1,5 @@
+from .base import BaseDetector
+from .single_stage import SingleStageDetector
+from .vfnet import VFNet
+
+__all__ = ['BaseDetector', 'SingleStageDetector', 'VFNet']

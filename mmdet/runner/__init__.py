@@ -1,0 +1,1 @@
+from .checkpoint import load_checkpoint, save_checkpoint
