@@ -1,0 +1,75 @@
+"""Load a detector from config + checkpoint and run it on images."""
+import copy
+import warnings
+
+import numpy as np
+import torch
+
+from mmdet.datasets import COCO_CLASSES, collate
+from mmdet.datasets.pipelines import Compose
+from mmdet.models import build_detector
+from mmdet.runner import load_checkpoint, to_device
+from mmdet.utils import Config
+
+
+def init_detector(config, checkpoint=None, device='cpu', cfg_options=None):
+    """Build the detector of ``config`` (a path or Config), load ``checkpoint``, eval mode."""
+    if isinstance(config, str):
+        config = Config.fromfile(config)
+    elif not isinstance(config, Config):
+        raise TypeError(f'config must be a filename or Config, got {type(config).__name__}')
+    config = copy.deepcopy(config)
+    if cfg_options is not None:
+        config.merge_from_dict(cfg_options)
+    config.model.pretrained = None
+    if 'init_cfg' in config.model.get('backbone', {}):
+        config.model.backbone.init_cfg = None
+    config.model.train_cfg = None
+    model = build_detector(config.model, test_cfg=config.get('test_cfg'))
+    model.CLASSES = None
+    if checkpoint is not None:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        classes = ckpt.get('meta', {}).get('CLASSES')
+        if classes is not None:
+            model.CLASSES = tuple(classes)
+    if model.CLASSES is None:
+        ds_classes = config.get('data', {}).get('test', {}).get('classes')
+        if ds_classes is not None:
+            model.CLASSES = tuple(ds_classes)
+        elif model.bbox_head.num_classes == len(COCO_CLASSES):
+            model.CLASSES = COCO_CLASSES
+        else:
+            warnings.warn('class names unknown (not in the checkpoint nor the config); using numbers')
+            model.CLASSES = tuple(str(i) for i in range(model.bbox_head.num_classes))
+    model.cfg = config
+    return model.to(device).eval()
+
+
+def _test_pipeline(cfg, array_input):
+    steps = copy.deepcopy(cfg.data.test.pipeline)
+    if array_input:
+        steps[0] = dict(steps[0], type='LoadImageFromWebcam')
+    return Compose(steps)
+
+
+def inference_detector(model, imgs):
+    """Detect in one image (path or BGR array) or a list of them; results in the 2.x format."""
+    single = not isinstance(imgs, (list, tuple))
+    imgs = [imgs] if single else list(imgs)
+    device = next(model.parameters()).device
+    batch = []
+    for img in imgs:
+        is_array = isinstance(img, np.ndarray)
+        pipeline = _test_pipeline(model.cfg, is_array)
+        data = dict(img=img) if is_array else dict(img_info=dict(filename=img), img_prefix=None)
+        batch.append(pipeline(data))
+    data = to_device(collate(batch), device)
+    with torch.no_grad():
+        results = model(return_loss=False, rescale=True, **data)
+    return results[0] if single else results
+
+
+def show_result(model, img, result, score_thr=0.3, out_file=None):
+    """Draw ``result`` on ``img``; returns the drawn BGR array (and writes ``out_file``)."""
+    module = model.module if hasattr(model, 'module') else model
+    return module.show_result(img, result, score_thr=score_thr, out_file=out_file)

@@ -1,0 +1,4 @@
+from .coco_metric import coco_bbox_eval, results_to_coco_json
+from .mean_ap import average_precision, eval_map
+
+__all__ = ['coco_bbox_eval', 'results_to_coco_json', 'eval_map', 'average_precision']

@@ -1,0 +1,10 @@
+from .builder import DATASETS, build_dataloader, build_dataset, collate
+from .coco import COCO_CLASSES, CocoDataset
+from .custom import AnnotationError, CustomDataset
+from .dataset_wrappers import ConcatDataset, RepeatDataset
+from .pipelines import PIPELINES, Compose, ImageReadError
+from .samplers import DistributedGroupSampler, DistributedSampler, GroupSampler
+
+__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader', 'collate', 'CocoDataset', 'COCO_CLASSES',
+           'CustomDataset', 'ConcatDataset', 'RepeatDataset', 'Compose', 'GroupSampler', 'DistributedGroupSampler',
+           'DistributedSampler', 'AnnotationError', 'ImageReadError']

@@ -1,0 +1,171 @@
+"""The 2.x middle-format dataset and the behaviour every dataset shares."""
+import os.path as osp
+import pickle
+import warnings
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from mmdet.core import eval_map
+
+from .builder import DATASETS
+from .pipelines import Compose, ImageReadError
+
+
+class AnnotationError(ValueError):
+    """An annotation file or entry that cannot be used; the message names it."""
+
+
+@DATASETS.register_module()
+class CustomDataset(Dataset):
+    """A list of dicts ``{filename, width, height, ann: {bboxes (n, 4), labels (n,),
+    bboxes_ignore?}}`` in a pickle (or json) file.
+
+    ``skip_bad_images=True`` replaces an unreadable image by another sample
+    with a warning naming the file (default: fail, naming it).
+    """
+
+    CLASSES = None
+
+    def __init__(self, ann_file, pipeline, classes=None, data_root=None, img_prefix='', seg_prefix=None,
+                 proposal_file=None, test_mode=False, filter_empty_gt=True, min_size=None,
+                 skip_bad_images=False):
+        self.ann_file, self.data_root = ann_file, data_root
+        self.img_prefix, self.seg_prefix = img_prefix, seg_prefix  # seg_prefix is accepted and ignored
+        self.test_mode, self.filter_empty_gt, self.min_size = test_mode, filter_empty_gt, min_size
+        self.skip_bad_images = skip_bad_images
+        if proposal_file is not None:
+            raise ValueError('proposal_file is not supported (single-stage detectors only)')
+        self.CLASSES = self.get_classes(classes)
+        if data_root is not None:
+            if not osp.isabs(self.ann_file):
+                self.ann_file = osp.join(data_root, self.ann_file)
+            if self.img_prefix is not None and not osp.isabs(self.img_prefix):
+                self.img_prefix = osp.join(data_root, self.img_prefix)
+        if not osp.isfile(self.ann_file):
+            raise FileNotFoundError(f'annotation file not found: {self.ann_file}')
+        self.data_infos = self.load_annotations(self.ann_file)
+        if not test_mode:
+            valid = self._filter_imgs(min_size=32 if min_size is None else min_size)
+            self.data_infos = [self.data_infos[i] for i in valid]
+            self._on_filter(valid)
+            self._set_group_flag()
+        self.pipeline = Compose(pipeline)
+
+    # -- loading ---------------------------------------------------------
+    @classmethod
+    def get_classes(cls, classes=None):
+        if classes is None:
+            return cls.CLASSES
+        if isinstance(classes, str):
+            with open(classes) as f:
+                return tuple(line.strip() for line in f if line.strip())
+        if isinstance(classes, (tuple, list)):
+            return tuple(classes)
+        raise TypeError(f'classes must be a file name, tuple or list, got {type(classes).__name__}')
+
+    def load_annotations(self, ann_file):
+        try:
+            if ann_file.endswith('.json'):
+                import json
+                with open(ann_file) as f:
+                    infos = json.load(f)
+            else:
+                with open(ann_file, 'rb') as f:
+                    infos = pickle.load(f)
+        except Exception as e:
+            raise AnnotationError(f'cannot read annotation file {ann_file}: {type(e).__name__}: {e}') from e
+        if not isinstance(infos, list):
+            raise AnnotationError(f'{ann_file}: expected a list of image dicts, got {type(infos).__name__}')
+        for i, info in enumerate(infos):
+            for key in ('filename', 'width', 'height'):
+                if key not in info:
+                    raise AnnotationError(f"{ann_file}: entry {i} has no '{key}'")
+            ann = info.get('ann', {})
+            bboxes = np.asarray(ann.get('bboxes', np.zeros((0, 4))), dtype=np.float32).reshape(-1, 4)
+            labels = np.asarray(ann.get('labels', np.zeros(0)), dtype=np.int64).reshape(-1)
+            if len(bboxes) != len(labels):
+                raise AnnotationError(f"{ann_file}: entry {i} ({info['filename']}) has {len(bboxes)} boxes "
+                                      f'but {len(labels)} labels')
+            if self.CLASSES is not None and len(labels) and (labels.min() < 0 or labels.max() >= len(self.CLASSES)):
+                raise AnnotationError(f"{ann_file}: entry {i} ({info['filename']}) has labels outside "
+                                      f'[0, {len(self.CLASSES)})')
+            info['ann'] = dict(ann, bboxes=bboxes, labels=labels)
+        return infos
+
+    def get_ann_info(self, idx):
+        return self.data_infos[idx]['ann']
+
+    def get_cat_ids(self, idx):
+        return self.get_ann_info(idx)['labels'].astype(np.int64).tolist()
+
+    def _filter_imgs(self, min_size=32):
+        keep = []
+        for i, info in enumerate(self.data_infos):
+            if min(info['width'], info['height']) < min_size:
+                continue
+            if self.filter_empty_gt and len(self.get_ann_info(i)['bboxes']) == 0:
+                continue
+            keep.append(i)
+        return keep
+
+    def _on_filter(self, kept):
+        """Hook for subclasses keeping per-image side tables in sync."""
+
+    def _set_group_flag(self):
+        self.flag = np.array([1 if info['width'] / info['height'] > 1 else 0 for info in self.data_infos],
+                             dtype=np.uint8)
+
+    # -- samples ---------------------------------------------------------
+    def __len__(self):
+        return len(self.data_infos)
+
+    def pre_pipeline(self, results):
+        results.update(img_prefix=self.img_prefix, seg_prefix=self.seg_prefix, proposal_file=None,
+                       bbox_fields=[], mask_fields=[], seg_fields=[])
+
+    def prepare_train_img(self, idx):
+        results = dict(img_info=self.data_infos[idx], ann_info=self.get_ann_info(idx))
+        self.pre_pipeline(results)
+        return self.pipeline(results)
+
+    def prepare_test_img(self, idx):
+        results = dict(img_info=self.data_infos[idx])
+        self.pre_pipeline(results)
+        return self.pipeline(results)
+
+    def _rand_another(self, idx):
+        pool = np.where(self.flag == self.flag[idx])[0] if hasattr(self, 'flag') else np.arange(len(self))
+        return int(np.random.choice(pool))
+
+    def __getitem__(self, idx):
+        for _ in range(100):
+            try:
+                data = self.prepare_test_img(idx) if self.test_mode else self.prepare_train_img(idx)
+            except ImageReadError as e:
+                if not self.skip_bad_images or self.test_mode:
+                    raise
+                warnings.warn(f'skipping unreadable image: {e}')
+                data = None
+            if data is not None:
+                return data
+            idx = self._rand_another(idx)
+        raise RuntimeError(f'{type(self).__name__}: 100 consecutive samples were dropped by the pipeline')
+
+    # -- evaluation ------------------------------------------------------
+    def evaluate(self, results, metric='mAP', logger=None, iou_thr=0.5, **kwargs):
+        metrics = metric if isinstance(metric, list) else [metric]
+        unknown = [m for m in metrics if m != 'mAP']
+        if unknown:
+            raise KeyError(f'{type(self).__name__}.evaluate: metric(s) {unknown} not supported (use mAP)')
+        if len(results) != len(self):
+            raise ValueError(f'{len(results)} results for {len(self)} images')
+        mean_ap, _ = eval_map(results, [self.get_ann_info(i) for i in range(len(self))], iou_thr, self, logger)
+        return {'mAP': round(mean_ap, 3)}
+
+    def format_results(self, results, **kwargs):
+        raise NotImplementedError(f'{type(self).__name__} has no result file format; use CocoDataset for json')
+
+    def __repr__(self):
+        return (f'{type(self).__name__}({"test" if self.test_mode else "train"}, {len(self)} images, '
+                f'{len(self.CLASSES or [])} classes, ann_file={self.ann_file})')

@@ -1,0 +1,89 @@
+import numpy as np
+import torch
+
+from .compose import PIPELINES
+
+
+def to_tensor(data):
+    if isinstance(data, torch.Tensor):
+        return data
+    if isinstance(data, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(data))
+    if isinstance(data, (list, tuple)):
+        return torch.tensor(data)
+    if isinstance(data, int):
+        return torch.LongTensor([data])
+    if isinstance(data, float):
+        return torch.FloatTensor([data])
+    raise TypeError(f'type {type(data).__name__} cannot be converted to a tensor')
+
+
+@PIPELINES.register_module()
+class ImageToTensor:
+    """HWC arrays under ``keys`` -> CHW tensors."""
+
+    def __init__(self, keys):
+        self.keys = keys
+
+    def __call__(self, results):
+        for k in self.keys:
+            img = results[k]
+            if img.ndim < 3:
+                img = img[..., None]
+            results[k] = to_tensor(img.transpose(2, 0, 1)).contiguous()
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(keys={self.keys})'
+
+
+@PIPELINES.register_module()
+class ToTensor(ImageToTensor):
+    def __call__(self, results):
+        for k in self.keys:
+            results[k] = to_tensor(results[k])
+        return results
+
+
+@PIPELINES.register_module()
+class DefaultFormatBundle:
+    """``img`` -> CHW float tensor; gt boxes/labels -> tensors; fills meta defaults."""
+
+    def __call__(self, results):
+        if 'img' in results:
+            img = results['img']
+            results.setdefault('pad_shape', img.shape)
+            results.setdefault('scale_factor', np.ones(4, dtype=np.float32))
+            num_channels = 1 if img.ndim < 3 else img.shape[2]
+            results.setdefault('img_norm_cfg', dict(mean=np.zeros(num_channels, np.float32),
+                                                    std=np.ones(num_channels, np.float32), to_rgb=False))
+            if img.ndim < 3:
+                img = img[..., None]
+            results['img'] = to_tensor(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
+        for key in ('proposals', 'gt_bboxes', 'gt_bboxes_ignore', 'gt_labels'):
+            if key in results:
+                results[key] = to_tensor(results[key])
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}()'
+
+
+@PIPELINES.register_module()
+class Collect:
+    """Keep ``keys`` and gather ``meta_keys`` into ``img_metas``."""
+
+    def __init__(self, keys, meta_keys=('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape',
+                                        'scale_factor', 'flip', 'flip_direction', 'img_norm_cfg')):
+        self.keys, self.meta_keys = keys, meta_keys
+
+    def __call__(self, results):
+        data = {'img_metas': {k: results[k] for k in self.meta_keys if k in results}}
+        for k in self.keys:
+            if k not in results:
+                raise KeyError(f"Collect: '{k}' is not produced by the pipeline (have: {sorted(results)})")
+            data[k] = results[k]
+        return data
+
+    def __repr__(self):
+        return f'{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys})'

@@ -1,0 +1,50 @@
+"""Where 2.x config keys become runner hooks: one function, one table."""
+from mmdet.utils import build_from_cfg
+
+from .hooks import HOOKS, CheckpointHook, DistSamplerSeedHook, OptimizerHook, build_lr_hook
+from .runner import RUNNERS
+
+
+def build_runner(cfg, default_args):
+    cfg = dict(cfg)
+    if cfg.get('type') not in RUNNERS:
+        raise KeyError(f"runner.type '{cfg.get('type')}' is not known (EpochBasedRunner, IterBasedRunner)")
+    return build_from_cfg(cfg, RUNNERS, default_args)
+
+
+def register_config_hooks(runner, lr_config, optimizer_config=None, checkpoint_config=None, log_config=None,
+                          custom_hooks=None, by_epoch=True, distributed=False):
+    """``lr_config`` -> lr hook, ``optimizer_config`` -> optimizer hook,
+    ``checkpoint_config`` -> checkpoint hook, ``log_config.hooks`` -> loggers,
+    ``custom_hooks`` -> anything registered as a hook."""
+    if lr_config is not None:
+        lr_cfg = dict(lr_config)
+        if 'by_epoch' not in lr_cfg and lr_cfg.get('policy', '').lower() != 'cyclic':
+            lr_cfg['by_epoch'] = by_epoch
+        runner.register_hook(build_lr_hook(lr_cfg))
+    if optimizer_config is not None:
+        opt_cfg = dict(optimizer_config)
+        opt_cfg.pop('type', None)
+        opt_cfg.pop('loss_scale', None)
+        opt_cfg.pop('distributed', None)
+        runner.register_hook(OptimizerHook(**opt_cfg))
+    if checkpoint_config is not None:
+        ck = dict(checkpoint_config)
+        ck.pop('type', None)
+        ck.setdefault('by_epoch', by_epoch)
+        runner.register_hook(CheckpointHook(**ck))
+    runner.register_hook(DistSamplerSeedHook())
+    if log_config is not None:
+        log_cfg = dict(log_config)
+        for h in log_cfg.get('hooks', []):
+            h = dict(h)
+            h.setdefault('interval', log_cfg.get('interval', 50))
+            if h.get('type') != 'ProgressBarHook':
+                h.setdefault('by_epoch', by_epoch)
+            else:
+                h.pop('interval')
+            runner.register_hook(build_from_cfg(h, HOOKS))
+    for h in custom_hooks or []:
+        h = dict(h)
+        priority = h.pop('priority', None)
+        runner.register_hook(build_from_cfg(h, HOOKS), priority)

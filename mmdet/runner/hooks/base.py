@@ -1,0 +1,78 @@
+from mmdet.utils import Registry
+
+HOOKS = Registry('hook')
+
+PRIORITIES = {'HIGHEST': 0, 'VERY_HIGH': 10, 'HIGH': 30, 'ABOVE_NORMAL': 40, 'NORMAL': 50,
+              'BELOW_NORMAL': 60, 'LOW': 70, 'VERY_LOW': 90, 'LOWEST': 100}
+
+
+def get_priority(priority):
+    if isinstance(priority, int):
+        return priority
+    if priority not in PRIORITIES:
+        raise KeyError(f"unknown hook priority '{priority}' (known: {sorted(PRIORITIES)})")
+    return PRIORITIES[priority]
+
+
+class Hook:
+    """Override any of the stages; the runner calls them in priority order."""
+    priority = 'NORMAL'
+
+    def before_run(self, runner):
+        pass
+
+    def after_run(self, runner):
+        pass
+
+    def before_epoch(self, runner):
+        pass
+
+    def after_epoch(self, runner):
+        pass
+
+    def before_iter(self, runner):
+        pass
+
+    def after_iter(self, runner):
+        pass
+
+    # the train/val variants default to the generic ones (mmcv names)
+    def before_train_epoch(self, runner):
+        self.before_epoch(runner)
+
+    def after_train_epoch(self, runner):
+        self.after_epoch(runner)
+
+    def before_train_iter(self, runner):
+        self.before_iter(runner)
+
+    def after_train_iter(self, runner):
+        self.after_iter(runner)
+
+    def before_val_epoch(self, runner):
+        pass
+
+    def after_val_epoch(self, runner):
+        pass
+
+    def before_val_iter(self, runner):
+        pass
+
+    def after_val_iter(self, runner):
+        pass
+
+    @staticmethod
+    def every_n_epochs(runner, n):
+        return n > 0 and (runner.epoch + 1) % n == 0
+
+    @staticmethod
+    def every_n_iters(runner, n):
+        return n > 0 and (runner.iter + 1) % n == 0
+
+    @staticmethod
+    def every_n_inner_iters(runner, n):
+        return n > 0 and (runner.inner_iter + 1) % n == 0
+
+    @staticmethod
+    def end_of_epoch(runner):
+        return runner.inner_iter + 1 == len(runner.data_loader)

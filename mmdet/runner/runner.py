@@ -1,0 +1,295 @@
+"""The training loop: an epoch- (or iteration-) based runner driving hooks.
+
+Read it top to bottom: state, hooks, one iteration, one epoch, run, checkpoints.
+"""
+import contextlib
+import os
+import os.path as osp
+import random
+import time
+
+import numpy as np
+import torch
+
+import mmdet
+from mmdet.utils import Registry, get_dist_info
+
+from .checkpoint import link_latest, load_checkpoint, load_state_dict_file, rng_state, save_checkpoint, set_rng_state
+from .hooks.base import Hook, get_priority
+from .hooks.logger import LogBuffer
+
+RUNNERS = Registry('runner')
+
+
+def to_device(data, device):
+    """Move every tensor inside nested lists/dicts to ``device``."""
+    if isinstance(data, torch.Tensor):
+        return data.to(device, non_blocking=True)
+    if isinstance(data, list):
+        return [to_device(d, device) for d in data]
+    if isinstance(data, tuple):
+        return tuple(to_device(d, device) for d in data)
+    if isinstance(data, dict):
+        return {k: to_device(v, device) for k, v in data.items()}
+    return data
+
+
+def seed_all(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class AmpState:
+    """Mixed precision from ``fp16=dict(loss_scale=...)``: float16 autocast and a
+    GradScaler on CUDA (a number sets the initial scale; 'dynamic' the default),
+    bfloat16 autocast without scaling on CPU."""
+
+    def __init__(self, device, loss_scale='dynamic'):
+        self.device_type = torch.device(device).type
+        if self.device_type == 'cuda':
+            self.dtype = torch.float16
+            init = 2.0 ** 16 if loss_scale == 'dynamic' else float(loss_scale)
+            self.scaler = torch.amp.GradScaler('cuda', init_scale=init)
+        else:
+            self.dtype, self.scaler = torch.bfloat16, None
+
+    def autocast(self):
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+
+@RUNNERS.register_module()
+class EpochBasedRunner:
+
+    def __init__(self, model, optimizer=None, work_dir=None, logger=None, meta=None, max_epochs=None,
+                 max_iters=None, amp=None, device='cpu', seed=None):
+        self.model = model
+        self.optimizer = optimizer
+        self.work_dir = osp.abspath(work_dir) if work_dir else None
+        if self.work_dir:
+            os.makedirs(self.work_dir, exist_ok=True)
+        if logger is None:
+            from mmdet.utils import get_root_logger
+            logger = get_root_logger()
+        self.logger, self.meta = logger, dict(meta or {})
+        self.rank, self.world_size = get_dist_info()
+        self.timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+        self.device, self.amp, self.seed = device, amp, seed
+        self.latest_name = 'latest.pth'
+        self._hooks = []
+        self._epoch = self._iter = self._inner_iter = 0
+        self._max_epochs, self._max_iters = max_epochs, max_iters
+        self.log_buffer = LogBuffer()
+        self.mode, self.data_loader, self.outputs, self.eval_results = None, None, {}, {}
+
+    # ---------------------------------------------------------------- state
+    @property
+    def module(self):
+        return self.model.module if hasattr(self.model, 'module') else self.model
+
+    epoch = property(lambda self: self._epoch)
+    iter = property(lambda self: self._iter)
+    inner_iter = property(lambda self: self._inner_iter)
+    max_epochs = property(lambda self: self._max_epochs)
+    max_iters = property(lambda self: self._max_iters)
+    hooks = property(lambda self: self._hooks)
+
+    def current_lr(self):
+        return [g['lr'] for g in self.optimizer.param_groups] if self.optimizer is not None else [0.0]
+
+    # ---------------------------------------------------------------- hooks
+    def register_hook(self, hook, priority=None):
+        if not isinstance(hook, Hook):
+            raise TypeError(f'{type(hook).__name__} is not a Hook')
+        hook.priority = get_priority(priority if priority is not None else hook.priority)
+        i = len(self._hooks)
+        while i > 0 and self._hooks[i - 1].priority > hook.priority:
+            i -= 1
+        self._hooks.insert(i, hook)
+
+    def call_hook(self, name):
+        for hook in self._hooks:
+            getattr(hook, name)(self)
+
+    # -------------------------------------------------------------- one step
+    def run_iter(self, data_batch, train_mode):
+        data_batch = to_device(data_batch, self.device)
+        ctx = self.amp.autocast() if self.amp is not None else contextlib.nullcontext()
+        with ctx:
+            losses = self.model(**data_batch)  # through DDP so gradients sync
+        loss, log_vars = self.module._parse_losses(losses)
+        self.outputs = dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['img_metas']))
+        self.log_buffer.update(log_vars, self.outputs['num_samples'])
+
+    # ------------------------------------------------------------- one epoch
+    def train(self, data_loader, **kwargs):
+        self.model.train()
+        self.mode, self.data_loader = 'train', data_loader
+        self._max_iters = self._max_epochs * len(data_loader)
+        if self.seed is not None:  # a seeded epoch draws the same randomness whether resumed or not
+            seed_all(self.seed + 1000003 * self._epoch)
+        self.call_hook('before_train_epoch')
+        t = time.time()
+        for i, data_batch in enumerate(data_loader):
+            self._inner_iter = i
+            self.log_buffer.update({'data_time': time.time() - t})
+            self.call_hook('before_train_iter')
+            self.run_iter(data_batch, train_mode=True)
+            self.call_hook('after_train_iter')
+            self.log_buffer.update({'time': time.time() - t})
+            self._iter += 1
+            t = time.time()
+        self.call_hook('after_train_epoch')
+        self._epoch += 1
+
+    @torch.no_grad()
+    def val(self, data_loader, **kwargs):
+        """The ``('val', 1)`` workflow step: losses on the val set, no updates."""
+        self.model.eval()
+        self.mode, self.data_loader = 'val', data_loader
+        self.call_hook('before_val_epoch')
+        for i, data_batch in enumerate(data_loader):
+            self._inner_iter = i
+            self.call_hook('before_val_iter')
+            self.run_iter(data_batch, train_mode=False)
+            self.call_hook('after_val_iter')
+        self.call_hook('after_val_epoch')
+
+    # ------------------------------------------------------------------- run
+    def run(self, data_loaders, workflow, max_epochs=None, **kwargs):
+        if max_epochs is not None:
+            self._max_epochs = max_epochs
+        if self._max_epochs is None:
+            raise ValueError("runner needs max_epochs (runner=dict(type='EpochBasedRunner', max_epochs=N))")
+        if len(data_loaders) != len(workflow):
+            raise ValueError(f'{len(data_loaders)} data loaders for a workflow of {len(workflow)} steps')
+        for mode, _ in workflow:
+            if mode == 'train':
+                self._max_iters = self._max_epochs * len(data_loaders[workflow.index((mode, _))])
+                break
+        self.logger.info(f'Start running, work_dir: {self.work_dir}; workflow: {workflow}, '
+                         f'max: {self._max_epochs} epochs')
+        self.call_hook('before_run')
+        while self._epoch < self._max_epochs:
+            for (mode, epochs), loader in zip(workflow, data_loaders):
+                if mode not in ('train', 'val'):
+                    raise ValueError(f"workflow mode must be 'train' or 'val', got '{mode}'")
+                for _ in range(epochs):
+                    if mode == 'train' and self._epoch >= self._max_epochs:
+                        break
+                    getattr(self, mode)(loader, **kwargs)
+        time.sleep(0.01)
+        self.call_hook('after_run')
+
+    # ----------------------------------------------------------- checkpoints
+    def _meta(self, extra=None):
+        meta = dict(self.meta, epoch=self._epoch + 1, iter=self._iter, rng=rng_state(), seed=self.seed,
+                    mmdet_version=mmdet.__version__)
+        meta.update(extra or {})
+        return meta
+
+    def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, meta=None,
+                        create_symlink=True, n=None):
+        """Write ``filename_tmpl.format(n)`` (n: the epoch just finished by default)."""
+        if self.rank != 0:
+            return None
+        n = self._epoch + 1 if n is None else n
+        filename = osp.join(out_dir, filename_tmpl.format(n))
+        extra = {'amp_scaler': self.amp.scaler.state_dict()} if self.amp is not None and self.amp.scaler else None
+        save_checkpoint(self.model, filename, self.optimizer if save_optimizer else None, self._meta(meta), extra)
+        if create_symlink:
+            link_latest(out_dir, filename, self.latest_name)  # latest.pth moves only once the file is complete
+        return filename
+
+    def load_checkpoint(self, filename, map_location='cpu', strict=False):
+        self.logger.info(f'load checkpoint from {filename}')
+        return load_checkpoint(self.model, filename, map_location, strict, self.logger)
+
+    def resume(self, checkpoint, resume_optimizer=True, map_location='cpu'):
+        """Restore weights, optimizer, epoch/iter, RNG and AMP scaler from ``checkpoint``."""
+        ckpt = load_state_dict_file(checkpoint, map_location)
+        load_checkpoint(self.model, checkpoint, map_location, strict=False, logger=self.logger)
+        meta = ckpt.get('meta', {})
+        if 'epoch' not in meta:
+            raise KeyError(f'{checkpoint} has no training state (meta.epoch); use load_from to start from its weights')
+        self._epoch, self._iter = meta['epoch'], meta.get('iter', 0)
+        if resume_optimizer and 'optimizer' in ckpt and self.optimizer is not None:
+            self.optimizer.load_state_dict(ckpt['optimizer'])
+        if self.amp is not None and self.amp.scaler is not None and 'amp_scaler' in ckpt:
+            self.amp.scaler.load_state_dict(ckpt['amp_scaler'])
+        if meta.get('rng') is not None:
+            set_rng_state(meta['rng'])
+        if 'hook_msgs' in meta:
+            self.meta.setdefault('hook_msgs', {}).update(meta['hook_msgs'])
+        self.logger.info(f'resumed epoch {self._epoch}, iter {self._iter} from {checkpoint}')
+
+
+class IterLoader:
+    """Endless iteration over a data loader; bumps the sampler epoch on each pass."""
+
+    def __init__(self, loader):
+        self._loader, self._epoch = loader, 0
+        self._iter = iter(loader)
+
+    def __len__(self):
+        return len(self._loader)
+
+    @property
+    def sampler(self):
+        return self._loader.sampler
+
+    def __next__(self):
+        try:
+            return next(self._iter)
+        except StopIteration:
+            self._epoch += 1
+            if hasattr(self._loader.sampler, 'set_epoch'):
+                self._loader.sampler.set_epoch(self._epoch)
+            self._iter = iter(self._loader)
+            return next(self._iter)
+
+
+@RUNNERS.register_module()
+class IterBasedRunner(EpochBasedRunner):
+    """Runs ``max_iters`` iterations; hooks see ``by_epoch=False`` behaviour."""
+
+    def run(self, data_loaders, workflow, max_iters=None, **kwargs):
+        if max_iters is not None:
+            self._max_iters = max_iters
+        if self._max_iters is None:
+            raise ValueError("runner needs max_iters (runner=dict(type='IterBasedRunner', max_iters=N))")
+        loaders = [IterLoader(x) for x in data_loaders]
+        self._max_epochs = max(1, -(-self._max_iters // max(len(loaders[0]), 1)))
+        self.data_loader = loaders[0]
+        self.logger.info(f'Start running, work_dir: {self.work_dir}; max: {self._max_iters} iters')
+        self.call_hook('before_run')
+        self.call_hook('before_epoch')
+        while self._iter < self._max_iters:
+            for (mode, iters), loader in zip(workflow, loaders):
+                for _ in range(iters):
+                    if mode == 'train' and self._iter >= self._max_iters:
+                        break
+                    self.mode, self.data_loader = mode, loader
+                    self._inner_iter = self._iter
+                    if mode == 'train':
+                        self.model.train()
+                        t = time.time()
+                        data_batch = next(loader)
+                        self.log_buffer.update({'data_time': time.time() - t})
+                        self.call_hook('before_train_iter')
+                        self.run_iter(data_batch, train_mode=True)
+                        self.call_hook('after_train_iter')
+                        self.log_buffer.update({'time': time.time() - t})
+                        self._iter += 1
+                    else:
+                        with torch.no_grad():
+                            self.model.eval()
+                            self.run_iter(next(loader), train_mode=False)
+        self._epoch = self._max_epochs - 1
+        self.call_hook('after_epoch')
+        self.call_hook('after_run')
+
+    def save_checkpoint(self, out_dir, filename_tmpl='iter_{}.pth', save_optimizer=True, meta=None,
+                        create_symlink=True, n=None):
+        return super().save_checkpoint(out_dir, filename_tmpl, save_optimizer, meta, create_symlink,
+                                       self._iter + 1 if n is None else n)

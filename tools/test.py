@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Test (and evaluate) a detector: ``python tools/test.py CONFIG CKPT --eval bbox``."""
+import argparse
+import copy
+import os
+import os.path as osp
+import pickle
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
+
+from mmdet.apis import multi_gpu_test, single_gpu_test  # noqa: E402
+from mmdet.apis.train import default_device  # noqa: E402
+from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
+from mmdet.models import build_detector  # noqa: E402
+from mmdet.runner import load_checkpoint  # noqa: E402
+from mmdet.utils import DictAction, get_dist_info, init_dist  # noqa: E402
+from mmdet.utils.cli import load_config, main_guard  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Test (and eval) a detector')
+    p.add_argument('config', help='test config file path')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('--out', help='output result file in pickle format')
+    p.add_argument('--fuse-conv-bn', action='store_true', help='fold BN into convs (faster inference)')
+    p.add_argument('--format-only', action='store_true', help='only write the result files (e.g. for the test server)')
+    p.add_argument('--eval', type=str, nargs='+', help='metrics, e.g. "bbox" (COCO) or "mAP" (custom datasets)')
+    p.add_argument('--show', action='store_true', help='show results (needs a display; prefer --show-dir)')
+    p.add_argument('--show-dir', help='directory to write drawn images into')
+    p.add_argument('--show-score-thr', type=float, default=0.3, help='score threshold for drawing')
+    p.add_argument('--gpu-collect', action='store_true', help='(accepted; results are gathered in memory)')
+    p.add_argument('--tmpdir', help='(accepted; results are gathered in memory)')
+    p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options')
+    p.add_argument('--eval-options', nargs='+', action=DictAction, help='e.g. classwise=True jsonfile_prefix=./res')
+    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
+        p.error('say what to do with the results: --out, --eval, --format-only, --show or --show-dir')
+    if args.eval and args.format_only:
+        p.error('--eval and --format-only cannot be both specified')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        p.error('--out must be a .pkl file')
+    return args
+
+
+def fuse_conv_bn(module):
+    """Fold eval-mode BatchNorm into the preceding conv (in place)."""
+    import torch.nn as nn
+    last_conv = None
+    for name, child in module.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm) and isinstance(last_conv, nn.Conv2d):
+            w = child.weight / torch.sqrt(child.running_var + child.eps)
+            conv_w = last_conv.weight * w.view(-1, 1, 1, 1)
+            bias = last_conv.bias if last_conv.bias is not None else torch.zeros_like(child.running_mean)
+            last_conv.weight = nn.Parameter(conv_w.detach())
+            last_conv.bias = nn.Parameter(((bias - child.running_mean) * w + child.bias).detach())
+            setattr(module, name, nn.Identity())
+            last_conv = None
+        elif isinstance(child, nn.Conv2d):
+            last_conv = child
+        else:
+            fuse_conv_bn(child)
+    return module
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.model.pretrained = None
+    if cfg.model.get('backbone', {}).get('init_cfg') is not None:
+        cfg.model.backbone.init_cfg = None
+    distributed = args.launcher != 'none'
+    if distributed:
+        init_dist(args.launcher)
+    test_cfg = copy.deepcopy(cfg.data.test)
+    samples_per_gpu = test_cfg.pop('samples_per_gpu', 1)
+    dataset = build_dataset(test_cfg, dict(test_mode=True))
+    loader = build_dataloader(dataset, samples_per_gpu=samples_per_gpu, workers_per_gpu=cfg.data.workers_per_gpu,
+                              dist=distributed, shuffle=False)
+    cfg.model.train_cfg = None
+    model = build_detector(cfg.model, test_cfg=cfg.get('test_cfg'))
+    ckpt = load_checkpoint(model, args.checkpoint, map_location='cpu')
+    if args.fuse_conv_bn:
+        model = fuse_conv_bn(model)
+    classes = ckpt.get('meta', {}).get('CLASSES')
+    model.CLASSES = tuple(classes) if classes is not None else dataset.CLASSES
+    model = model.to(default_device()).eval()
+    if distributed:
+        outputs = multi_gpu_test(model, loader)
+    else:
+        outputs = single_gpu_test(model, loader, args.show, args.show_dir, args.show_score_thr)
+    rank, _ = get_dist_info()
+    if rank != 0:
+        return
+    if args.out:
+        print(f'\nwriting results to {args.out}')
+        with open(args.out, 'wb') as f:
+            pickle.dump(outputs, f)
+    kwargs = args.eval_options or {}
+    if args.format_only:
+        files, _ = dataset.format_results(outputs, **kwargs)
+        print(f'result files: {files}')
+    if args.eval:
+        metric = dataset.evaluate(outputs, metric=args.eval if len(args.eval) > 1 else args.eval[0], **kwargs)
+        print(metric)
+
+
+if __name__ == '__main__':
+    main()

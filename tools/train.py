@@ -1,0 +1,84 @@
+#!/usr/bin/env python
+"""Train a detector: ``python tools/train.py CONFIG [--work-dir DIR] ...``."""
+import argparse
+import copy
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmdet  # noqa: E402
+from mmdet.apis import set_random_seed, train_detector  # noqa: E402
+from mmdet.datasets import build_dataset  # noqa: E402
+from mmdet.models import build_detector  # noqa: E402
+from mmdet.utils import DictAction, get_root_logger, init_dist  # noqa: E402
+from mmdet.utils.cli import load_config, main_guard  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Train a detector')
+    p.add_argument('config', help='train config file path')
+    p.add_argument('--work-dir', help='the dir to save logs and models')
+    p.add_argument('--resume-from', help='the checkpoint file to resume from')
+    p.add_argument('--auto-resume', action='store_true', help='resume from latest.pth in the work dir if present')
+    p.add_argument('--no-validate', action='store_true', help='do not evaluate checkpoints during training')
+    p.add_argument('--gpus', type=int, help='(accepted for compatibility; one device per process)')
+    p.add_argument('--gpu-ids', type=int, nargs='+', help='(accepted for compatibility)')
+    p.add_argument('--seed', type=int, default=None, help='random seed')
+    p.add_argument('--deterministic', action='store_true', help='deterministic algorithms (cuDNN and torch)')
+    p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options',
+                   help='override config settings, e.g. data.samples_per_gpu=4 optimizer.lr=0.005')
+    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none', help='job launcher')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.resume_from is not None:
+        cfg.resume_from = args.resume_from
+    if args.auto_resume or cfg.get('auto_resume'):
+        latest = osp.join(cfg.work_dir, 'latest.pth')
+        if osp.isfile(latest) and not cfg.get('resume_from'):
+            cfg.resume_from = latest
+    distributed = args.launcher != 'none'
+    if distributed:
+        init_dist(args.launcher, **{k: v for k, v in cfg.get('dist_params', {}).items() if k == 'timeout_s'})
+    os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
+    cfg.dump(osp.join(cfg.work_dir, osp.basename(args.config)))
+    timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+    logger = get_root_logger(log_file=osp.join(cfg.work_dir, f'{timestamp}.log'), log_level=cfg.get('log_level', 'INFO'))
+    logger.info(f'Distributed training: {distributed}')
+    logger.info(f'Config:\n{cfg.pretty_text}')
+
+    seed = args.seed if args.seed is not None else cfg.get('seed')
+    if seed is not None:
+        logger.info(f'Set random seed to {seed}, deterministic: {args.deterministic}')
+        set_random_seed(seed, deterministic=args.deterministic)
+    cfg.seed = seed
+    meta = dict(seed=seed, exp_name=osp.basename(args.config), config=cfg.pretty_text, mmdet_version=mmdet.__version__)
+
+    model = build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
+    datasets = [build_dataset(cfg.data.train)]
+    if len(cfg.get('workflow', [])) == 2:
+        val = copy.deepcopy(cfg.data.val)
+        val.pipeline = cfg.data.train.pipeline
+        datasets.append(build_dataset(val))
+    model.CLASSES = datasets[0].CLASSES
+    meta['CLASSES'] = list(datasets[0].CLASSES)
+    train_detector(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
+                   timestamp=timestamp, meta=meta)
+
+
+if __name__ == '__main__':
+    main()
