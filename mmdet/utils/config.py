@@ -200,6 +200,8 @@ def _parse_value(text):
         return None
     if low in ('true', 'false'):
         return low == 'true'
+    if not text.startswith(('[', '(', '{', '"', "'")) and len(_split_top(text)) > 1:
+        return [_parse_value(x) for x in _split_top(text)]  # a,b,c is a list, as in mmcv
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
@@ -208,8 +210,6 @@ def _parse_value(text):
         inner = text[1:-1]
         items = [_parse_value(x) for x in _split_top(inner)] if inner.strip() else []
         return items if text.startswith('[') else tuple(items)
-    if ',' in text:
-        return [_parse_value(x) for x in _split_top(text)]
     return text
 
 

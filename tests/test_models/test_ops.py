@@ -1,0 +1,85 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmdet.core import bbox_overlaps, multiclass_nms
+from mmdet.ops import DeformConv2d, ModulatedDeformConv2dPack, batched_nms, soft_nms
+
+
+def soft_nms_reference(boxes, scores, iou_thr, sigma, min_score, method):
+    """mmcv's CPU soft-NMS, transcribed loop for loop."""
+    b, s = boxes.clone().tolist(), scores.clone().tolist()
+    idx = list(range(len(b)))
+    n, i = len(b), 0
+    while i < n:
+        m = max(range(i, n), key=lambda k: s[k])
+        for arr in (b, s, idx):
+            arr[i], arr[m] = arr[m], arr[i]
+        pos = i + 1
+        while pos < n:
+            ov = bbox_overlaps(torch.tensor([b[i]]), torch.tensor([b[pos]])).item()
+            if method == 'linear':
+                w = 1 - ov if ov > iou_thr else 1
+            else:
+                w = torch.exp(torch.tensor(-(ov * ov) / sigma)).item()
+            s[pos] *= w
+            if s[pos] < min_score:
+                for arr in (b, s, idx):
+                    arr[pos], arr[n - 1] = arr[n - 1], arr[pos]
+                n -= 1
+                pos -= 1
+            pos += 1
+        i += 1
+    return idx[:n], s[:n]
+
+
+@pytest.mark.parametrize('method', ['linear', 'gaussian'])
+def test_soft_nms_matches_reference(method):
+    g = torch.Generator().manual_seed(1)
+    xy = torch.rand(40, 2, generator=g) * 50
+    boxes = torch.cat([xy, xy + 10 + torch.rand(40, 2, generator=g) * 20], 1)
+    scores = torch.rand(40, generator=g)
+    dets, keep = soft_nms(boxes, scores, iou_threshold=0.3, sigma=0.5, min_score=0.05, method=method)
+    ref_idx, ref_scores = soft_nms_reference(boxes, scores, 0.3, 0.5, 0.05, method)
+    assert keep.tolist() == ref_idx
+    assert torch.allclose(dets[:, 4], torch.tensor(ref_scores), atol=1e-5)
+
+
+def test_batched_nms_keeps_classes_apart():
+    boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [0., 0., 10., 10.]])
+    scores = torch.tensor([0.9, 0.8, 0.7])
+    dets, keep = batched_nms(boxes, scores, torch.tensor([0, 0, 1]), dict(type='nms', iou_threshold=0.5))
+    assert sorted(keep.tolist()) == [0, 2]
+    dets, keep = batched_nms(boxes, scores, torch.tensor([0, 0, 1]), dict(type='soft_nms', iou_threshold=0.5,
+                                                                         min_score=0.01))
+    assert len(keep) == 3 and dets[:, 4].max() == pytest.approx(0.9)
+
+
+def test_multiclass_nms_threshold_and_max_num():
+    boxes = torch.tensor([[0., 0., 10., 10.], [20., 20., 30., 30.]])
+    scores = torch.tensor([[0.9, 0.01, 0.0], [0.2, 0.6, 0.0]])  # last column: background
+    dets, labels = multiclass_nms(boxes, scores, 0.05, dict(type='nms', iou_threshold=0.5), max_num=2)
+    assert labels.tolist() == [0, 1] and dets[:, 4].tolist() == pytest.approx([0.9, 0.6])
+
+
+def test_deform_conv_zero_offset_is_conv():
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 7, 7)
+    m = DeformConv2d(4, 6, 3, padding=1)
+    out = m(x, torch.zeros(1, 18, 7, 7))
+    assert torch.allclose(out, F.conv2d(x, m.weight, padding=1), atol=1e-5)
+    # an integer offset of +1 in x samples the next column
+    off = torch.zeros(1, 18, 7, 7)
+    off[:, 1::2] = 1.0
+    shifted = m(x, off)
+    ref = F.conv2d(F.pad(x, (0, 2, 1, 1)), m.weight)  # output column j reads columns j..j+2
+    assert torch.allclose(shifted, ref, atol=1e-5)
+
+
+def test_modulated_deform_conv_pack_starts_as_half_conv():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 5, 5)
+    m = ModulatedDeformConv2dPack(4, 4, 3, padding=1, bias=False)
+    # zero-initialised conv_offset: no offset, mask sigmoid(0) = 0.5
+    assert torch.allclose(m(x), 0.5 * F.conv2d(x, m.weight, padding=1), atol=1e-5)
+    assert m.conv_offset.weight.shape == (27, 4, 3, 3)
