@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+
+from mmdet.datasets import collate
+from mmdet.datasets.pipelines import (Collect, DefaultFormatBundle, MultiScaleFlipAug, Normalize, Pad, RandomFlip,
+                                      Resize)
+
+
+def sample(h=100, w=200):
+    img = np.random.RandomState(0).randint(0, 255, (h, w, 3)).astype(np.uint8)
+    return dict(img=img, img_shape=img.shape, ori_shape=img.shape, img_fields=['img'], bbox_fields=['gt_bboxes'],
+                gt_bboxes=np.array([[10., 20., 50., 80.]], np.float32), gt_labels=np.array([1]))
+
+
+def test_resize_keep_ratio_scales_boxes():
+    r = Resize(img_scale=(1333, 800), keep_ratio=True)(sample())
+    # long edge 200 -> 1333 would make the short 666 < 800: factor min(1333/200, 800/100) = 6.665
+    assert r['img'].shape == (667, 1333, 3)
+    assert r['scale_factor'] == pytest.approx([1333 / 200, 667 / 100] * 2)
+    assert r['gt_bboxes'][0] == pytest.approx([10 * 1333 / 200, 20 * 6.67, 50 * 1333 / 200, 80 * 6.67], rel=1e-5)
+
+
+def test_resize_range_and_value_modes():
+    np.random.seed(0)
+    rng_resize = Resize(img_scale=[(300, 100), (300, 200)], multiscale_mode='range')
+    shorts = {min(rng_resize(sample())['img'].shape[:2]) for _ in range(10)}
+    assert len(shorts) > 3 and all(100 <= s <= 200 for s in shorts)
+    val_resize = Resize(img_scale=[(400, 100), (400, 150)], multiscale_mode='value')
+    assert {val_resize(sample())['img'].shape[0] for _ in range(20)} == {100, 150}
+    with pytest.raises(ValueError):
+        Resize(img_scale=(10, 10), multiscale_mode='bad')
+
+
+def test_flip_boxes_and_directions():
+    r = RandomFlip(flip_ratio=1.0)(sample())
+    assert r['flip'] and r['flip_direction'] == 'horizontal'
+    assert r['gt_bboxes'][0].tolist() == [150., 20., 190., 80.]
+    v = RandomFlip(flip_ratio=1.0, direction='vertical')(sample())
+    assert v['gt_bboxes'][0].tolist() == [10., 100 - 80., 50., 100 - 20.]
+    assert np.array_equal(v['img'], sample()['img'][::-1])
+    never = RandomFlip(flip_ratio=0.0)(sample())
+    assert not never['flip']
+
+
+def test_normalize_pad_format_collect():
+    r = Normalize(mean=[10, 20, 30], std=[2, 2, 2], to_rgb=True)(sample(30, 50))
+    raw = sample(30, 50)['img'].astype(np.float32)
+    assert np.allclose(r['img'][..., 0], (raw[..., 2] - 10) / 2)
+    r = Pad(size_divisor=32)(r)
+    assert r['img'].shape == (32, 64, 3) and r['pad_shape'] == (32, 64, 3)
+    assert (r['img'][30:] == 0).all()
+    r = Collect(keys=['img', 'gt_bboxes', 'gt_labels'])(DefaultFormatBundle()(r))
+    assert r['img'].shape == (3, 32, 64) and r['img'].dtype == torch.float32
+    assert r['img_metas']['pad_shape'] == (32, 64, 3) and isinstance(r['gt_bboxes'], torch.Tensor)
+
+
+def test_multiscale_flip_aug_and_collate():
+    aug = MultiScaleFlipAug(img_scale=[(100, 50), (200, 100)], flip=True,
+                            transforms=[dict(type='Resize', keep_ratio=True), dict(type='RandomFlip'),
+                                        dict(type='Pad', size_divisor=8), dict(type='DefaultFormatBundle'),
+                                        dict(type='Collect', keys=['img'])])
+    out = aug(sample())
+    assert len(out['img']) == 4
+    assert [m['flip'] for m in out['img_metas']] == [False, True, False, True]
+    batch = collate([out, aug(sample(120, 200))])
+    assert len(batch['img']) == 4 and batch['img'][0].shape[0] == 2
+    assert len(batch['img_metas']) == 4 and len(batch['img_metas'][0]) == 2
+    train_batch = collate([dict(img=torch.ones(3, 4, 6), img_metas={}), dict(img=torch.ones(3, 8, 2), img_metas={})])
+    assert train_batch['img'].shape == (2, 3, 8, 6) and train_batch['img'][0, :, 4:].abs().sum() == 0

@@ -1,0 +1,142 @@
+"""The user's journey through the real tools, as subprocesses (torchrun + gloo for the dist ones)."""
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import ROOT, run_env, write_user_config
+
+
+def run(args, cwd=ROOT, timeout=300, check=True):
+    env = run_env()
+    env['PYTHON'] = sys.executable
+    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and out.returncode != 0:
+        raise AssertionError(f'{args} failed ({out.returncode}):\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}')
+    return out
+
+
+def py(script, *args, **kw):
+    return run([sys.executable, osp.join(ROOT, script), *map(str, args)], **kw)
+
+
+def bbox_map(text):
+    m = re.search(r"'bbox_mAP': ([0-9.]+)", text)
+    assert m, text[-2000:]
+    return float(m.group(1))
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, shapes_data):
+    root = tmp_path_factory.mktemp('train')
+    cfg = write_user_config(root / 'my_vfnet_r18.py', shapes_data)
+    work = root / 'work'
+    out = py('tools/train.py', cfg, '--work-dir', work, '--seed', 0)
+    return dict(cfg=cfg, work=work, log=out.stdout + out.stderr)
+
+
+def test_train_writes_checkpoints_and_logs(trained):
+    work = trained['work']
+    assert (work / 'epoch_1.pth').is_file() and (work / 'epoch_2.pth').is_file()
+    assert osp.realpath(work / 'latest.pth') == osp.realpath(work / 'epoch_2.pth')
+    assert list(work.glob('*.log.json')) and (work / 'my_vfnet_r18.py').is_file()
+    assert 'bbox_mAP' in trained['log'] and 'eta:' in trained['log']
+    ckpt = torch.load(work / 'epoch_2.pth', weights_only=False)
+    assert ckpt['meta']['epoch'] == 2 and ckpt['meta']['CLASSES'] == ['ellipse', 'rectangle', 'triangle']
+
+
+def test_test_eval_and_dist_test_agree(trained, tmp_path):
+    single = py('tools/test.py', trained['cfg'], trained['work'] / 'epoch_2.pth', '--eval', 'bbox',
+                '--out', tmp_path / 'single.pkl')
+    assert 'Average Precision  (AP) @[ IoU=0.50:0.95' in single.stdout + single.stderr
+    env_port = dict(PORT='29611')
+    os.environ.update(env_port)
+    try:
+        dist = run(['bash', osp.join(ROOT, 'tools', 'dist_test.sh'), trained['cfg'],
+                    str(trained['work'] / 'epoch_2.pth'), '2', '--eval', 'bbox', '--out', str(tmp_path / 'dist.pkl')])
+    finally:
+        os.environ.pop('PORT')
+    assert bbox_map(dist.stdout) == bbox_map(single.stdout)
+    assert re.search(r"'bbox_mAP_copypaste': '([^']+)'", dist.stdout).group(1) == \
+        re.search(r"'bbox_mAP_copypaste': '([^']+)'", single.stdout).group(1)
+    # not only the summary: every detection of every image, in dataset order
+    import pickle
+    from mmdet.apis.test import results_equal
+    a, b = (pickle.load(open(tmp_path / f, 'rb')) for f in ('single.pkl', 'dist.pkl'))
+    assert len(a) == 4 and sum(len(d) for r in a for d in r) > 0
+    assert results_equal(a, b)
+
+
+def test_test_out_pickle_and_format_only(trained, tmp_path):
+    py('tools/test.py', trained['cfg'], trained['work'] / 'epoch_2.pth', '--out', tmp_path / 'r.pkl',
+       '--format-only', '--eval-options', f'jsonfile_prefix={tmp_path / "res"}')
+    assert (tmp_path / 'r.pkl').is_file() and (tmp_path / 'res.bbox.json').is_file()
+
+
+def test_dist_train_two_processes(tmp_path, shapes_data):
+    cfg = write_user_config(tmp_path / 'cfg.py', shapes_data, epochs=1)
+    os.environ['PORT'] = '29623'
+    try:
+        run(['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), cfg, '2', '--work-dir', str(tmp_path / 'w'),
+             '--no-validate', '--seed', '0'])
+    finally:
+        os.environ.pop('PORT')
+    assert (tmp_path / 'w' / 'epoch_1.pth').is_file()
+
+
+def test_image_demo_and_analyze_logs_and_print_config(trained, shapes_data, tmp_path):
+    img = osp.join(shapes_data, 'val', 'val_00000.jpg')
+    out = py('demo/image_demo.py', img, trained['cfg'], trained['work'] / 'epoch_2.pth', '--score-thr', '0.01',
+             '--out-file', tmp_path / 'drawn.jpg')
+    assert (tmp_path / 'drawn.jpg').is_file() and 'drawn to' in out.stdout
+    log = sorted(trained['work'].glob('*.log.json'))[0]
+    py('tools/analysis_tools/analyze_logs.py', 'plot_curve', log, '--keys', 'loss', 'bbox_mAP', '--out',
+       tmp_path / 'curves.png')
+    assert (tmp_path / 'curves.png').stat().st_size > 1000
+    assert 'average iter time' in py('tools/analysis_tools/analyze_logs.py', 'cal_train_time', log).stdout
+    printed = py('tools/misc/print_config.py', trained['cfg']).stdout
+    assert "type='VFNet'" in printed and 'ResNet' in printed
+
+
+def test_bad_type_fails_with_one_line_naming_it(tmp_path, shapes_data):
+    cfg = write_user_config(tmp_path / 'bad.py', shapes_data, extra="model = dict(type='VFNett')\n")
+    out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', check=False)
+    assert out.returncode != 0
+    last = out.stderr.strip().splitlines()[-1]
+    assert 'VFNett' in last and "'VFNet'" in last and 'Traceback' not in out.stderr
+
+
+def test_missing_base_fails_naming_it(tmp_path):
+    (tmp_path / 'c.py').write_text("_base_ = './missing_base.py'\n")
+    out = py('tools/train.py', tmp_path / 'c.py', check=False)
+    assert out.returncode != 0 and 'missing_base.py' in out.stderr.strip().splitlines()[-1]
+
+
+def test_resume_gives_the_same_weights(tmp_path, shapes_data):
+    cfg = write_user_config(tmp_path / 'cfg.py', shapes_data, epochs=2)
+    py('tools/train.py', cfg, '--work-dir', tmp_path / 'full', '--seed', '0', '--deterministic', '--no-validate')
+    py('tools/train.py', cfg, '--work-dir', tmp_path / 'part', '--seed', '0', '--deterministic', '--no-validate',
+       '--cfg-options', 'runner.max_epochs=1')
+    py('tools/train.py', cfg, '--work-dir', tmp_path / 'part', '--seed', '0', '--deterministic', '--no-validate',
+       '--resume-from', tmp_path / 'part' / 'epoch_1.pth')
+    a = torch.load(tmp_path / 'full' / 'epoch_2.pth', weights_only=False)['state_dict']
+    b = torch.load(tmp_path / 'part' / 'epoch_2.pth', weights_only=False)['state_dict']
+    assert a.keys() == b.keys()
+    worst = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
+    assert worst <= 1e-5, worst
+
+
+def test_truncated_image_named_in_failure(tmp_path, shapes_data):
+    import shutil
+    root = tmp_path / 'data'
+    shutil.copytree(shapes_data, root)
+    victim = root / 'train' / 'train_00003.jpg'
+    victim.write_bytes(victim.read_bytes()[:64])
+    cfg = write_user_config(tmp_path / 'cfg.py', str(root), epochs=1)
+    out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', '--no-validate', check=False)
+    assert out.returncode != 0
+    assert 'train_00003.jpg' in '\n'.join(out.stderr.strip().splitlines()[-3:])
