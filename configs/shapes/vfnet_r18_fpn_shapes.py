@@ -5,8 +5,8 @@ _base_ = '../vfnet/vfnet_r50_fpn_1x_coco.py'
 classes = ('ellipse', 'rectangle', 'triangle')
 model = dict(
     pretrained=None,  # from scratch: no downloads
-    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False),
-    neck=dict(in_channels=[64, 128, 256, 512], out_channels=64),
+    backbone=dict(depth=18, base_channels=32, frozen_stages=-1, norm_eval=False),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     bbox_head=dict(num_classes=len(classes), in_channels=64, feat_channels=64, stacked_convs=2),
     test_cfg=dict(score_thr=0.05, nms_pre=300))
 
@@ -17,7 +17,7 @@ img_norm_cfg = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', img_scale=[(320, 224), (384, 288)], multiscale_mode='range', keep_ratio=True),
+    dict(type='Resize', img_scale=[(288, 216), (352, 264)], multiscale_mode='range', keep_ratio=True),
     dict(type='RandomFlip', flip_ratio=0.5),
     dict(type='Normalize', **img_norm_cfg),
     dict(type='Pad', size_divisor=32),
@@ -28,7 +28,7 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(
         type='MultiScaleFlipAug',
-        img_scale=(352, 256),
+        img_scale=(320, 240),
         flip=False,
         transforms=[
             dict(type='Resize', keep_ratio=True),

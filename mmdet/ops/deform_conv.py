@@ -1,14 +1,57 @@
-"""Deformable convolutions (DCN, DCNv2) on ``torchvision.ops.deform_conv2d``.
+"""Deformable convolutions (DCN, DCNv2).
 
 Offsets use the mmcv/torchvision layout: channel ``2k`` is the y (row) offset
 and ``2k+1`` the x (column) offset of kernel point ``k`` (row-major).
+
+On CUDA the op is ``torchvision.ops.deform_conv2d``.  On the CPU the same
+function is computed as bilinear sampling with ``F.grid_sample`` (zero
+padding, ``align_corners=False``, which is exactly the deformable sampling
+rule) followed by one grouped matmul: torchvision's CPU backward is 7-18x
+slower (``tools/analysis_tools/benchmark_train_step.py``); the tests check both
+against each other.
 """
 import math
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
-from torchvision.ops import deform_conv2d
+from torchvision.ops import deform_conv2d as tv_deform_conv2d
+
+
+def deform_conv2d_sampled(x, offset, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), mask=None):
+    """Deformable conv as grid_sample + matmul; same arguments and result as torchvision's."""
+    n, c, h, w = x.shape
+    out_ch, cg, kh, kw = weight.shape
+    k = kh * kw
+    groups, dg = c // cg, offset.shape[1] // (2 * k)
+    ho, wo = offset.shape[2:]
+    dev, dt = x.device, x.dtype
+    ys = torch.arange(ho, device=dev, dtype=dt) * stride[0] - padding[0]
+    xs = torch.arange(wo, device=dev, dtype=dt) * stride[1] - padding[1]
+    ky = (torch.arange(kh, device=dev, dtype=dt) * dilation[0]).repeat_interleave(kw)
+    kx = (torch.arange(kw, device=dev, dtype=dt) * dilation[1]).repeat(kh)
+    off = offset.view(n, dg, k, 2, ho, wo)
+    py = ys.view(1, 1, 1, ho, 1) + ky.view(1, 1, k, 1, 1) + off[:, :, :, 0]
+    px = xs.view(1, 1, 1, 1, wo) + kx.view(1, 1, k, 1, 1) + off[:, :, :, 1]
+    # pixel p -> normalised (2p + 1) / size - 1 under align_corners=False
+    grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], -1).view(n * dg, k * ho, wo, 2)
+    cols = F.grid_sample(x.reshape(n * dg, c // dg, h, w), grid, mode='bilinear', padding_mode='zeros',
+                         align_corners=False).view(n, dg, c // dg, k, ho, wo)
+    if mask is not None:
+        cols = cols * mask.view(n, dg, 1, k, ho, wo)
+    cols = cols.reshape(n, groups, cg * k, ho * wo)
+    out = torch.matmul(weight.view(groups, out_ch // groups, cg * k), cols).view(n, out_ch, ho, wo)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+# which implementation CPU tensors use: 'sampled' (default) or 'torchvision' (for comparisons)
+CPU_IMPL = 'sampled'
+
+
+def deform_conv2d(x, offset, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), mask=None):
+    fn = tv_deform_conv2d if x.is_cuda or CPU_IMPL == 'torchvision' else deform_conv2d_sampled
+    return fn(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask)
 
 
 class DeformConv2d(nn.Module):

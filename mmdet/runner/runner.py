@@ -135,12 +135,19 @@ class EpochBasedRunner:
             self.log_buffer.update({'data_time': time.time() - t})
             self.call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True)
-            self.call_hook('after_train_iter')
             self.log_buffer.update({'time': time.time() - t})
+            self.call_hook('after_train_iter')
+            self._consume_log()
             self._iter += 1
             t = time.time()
         self.call_hook('after_train_epoch')
+        self._consume_log()
         self._epoch += 1
+
+    def _consume_log(self):
+        # every logger hook has seen the averaged values by now
+        if self.log_buffer.ready:
+            self.log_buffer.clear_output()
 
     @torch.no_grad()
     def val(self, data_loader, **kwargs):
@@ -154,6 +161,7 @@ class EpochBasedRunner:
             self.run_iter(data_batch, train_mode=False)
             self.call_hook('after_val_iter')
         self.call_hook('after_val_epoch')
+        self._consume_log()
 
     # ------------------------------------------------------------------- run
     def run(self, data_loaders, workflow, max_epochs=None, **kwargs):
@@ -278,8 +286,9 @@ class IterBasedRunner(EpochBasedRunner):
                         self.log_buffer.update({'data_time': time.time() - t})
                         self.call_hook('before_train_iter')
                         self.run_iter(data_batch, train_mode=True)
-                        self.call_hook('after_train_iter')
                         self.log_buffer.update({'time': time.time() - t})
+                        self.call_hook('after_train_iter')
+                        self._consume_log()
                         self._iter += 1
                     else:
                         with torch.no_grad():
