@@ -37,6 +37,8 @@ def register_config_hooks(runner, lr_config, optimizer_config=None, checkpoint_c
     if log_config is not None:
         log_cfg = dict(log_config)
         for h in log_cfg.get('hooks', []):
+            if not isinstance(h, dict):
+                raise TypeError(f'log_config.hooks entries must be dicts with a type, got {h!r}')
             h = dict(h)
             h.setdefault('interval', log_cfg.get('interval', 50))
             if h.get('type') != 'ProgressBarHook':
@@ -45,6 +47,8 @@ def register_config_hooks(runner, lr_config, optimizer_config=None, checkpoint_c
                 h.pop('interval')
             runner.register_hook(build_from_cfg(h, HOOKS))
     for h in custom_hooks or []:
+        if not isinstance(h, dict):
+            raise TypeError(f'custom_hooks entries must be dicts with a type, got {h!r}')
         h = dict(h)
         priority = h.pop('priority', None)
         runner.register_hook(build_from_cfg(h, HOOKS), priority)

@@ -16,6 +16,7 @@ from mmdet.utils import Registry, get_dist_info
 
 from .checkpoint import link_latest, load_checkpoint, load_state_dict_file, rng_state, save_checkpoint, set_rng_state
 from .hooks.base import Hook, get_priority
+from .hooks.iter_timer import IterTimerHook
 from .hooks.logger import LogBuffer
 
 RUNNERS = Registry('runner')
@@ -77,6 +78,7 @@ class EpochBasedRunner:
         self.device, self.amp, self.seed = device, amp, seed
         self.latest_name = 'latest.pth'
         self._hooks = []
+        self.register_hook(IterTimerHook())
         self._epoch = self._iter = self._inner_iter = 0
         self._max_epochs, self._max_iters = max_epochs, max_iters
         self.log_buffer = LogBuffer()
@@ -129,17 +131,13 @@ class EpochBasedRunner:
         if self.seed is not None:  # a seeded epoch draws the same randomness whether resumed or not
             seed_all(self.seed + 1000003 * self._epoch)
         self.call_hook('before_train_epoch')
-        t = time.time()
         for i, data_batch in enumerate(data_loader):
             self._inner_iter = i
-            self.log_buffer.update({'data_time': time.time() - t})
             self.call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True)
-            self.log_buffer.update({'time': time.time() - t})
             self.call_hook('after_train_iter')
             self._consume_log()
             self._iter += 1
-            t = time.time()
         self.call_hook('after_train_epoch')
         self._consume_log()
         self._epoch += 1
@@ -281,12 +279,9 @@ class IterBasedRunner(EpochBasedRunner):
                     self._inner_iter = self._iter
                     if mode == 'train':
                         self.model.train()
-                        t = time.time()
                         data_batch = next(loader)
-                        self.log_buffer.update({'data_time': time.time() - t})
                         self.call_hook('before_train_iter')
                         self.run_iter(data_batch, train_mode=True)
-                        self.log_buffer.update({'time': time.time() - t})
                         self.call_hook('after_train_iter')
                         self._consume_log()
                         self._iter += 1

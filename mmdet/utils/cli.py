@@ -8,7 +8,7 @@ def user_errors():
     from mmdet.datasets import AnnotationError, ImageReadError
     from mmdet.runner.hooks import NonFiniteLossError
     from mmdet.utils import BuildError, ConfigError
-    return (ConfigError, BuildError, AnnotationError, ImageReadError, NonFiniteLossError, FileNotFoundError, KeyError)
+    return (ConfigError, BuildError, AnnotationError, ImageReadError, NonFiniteLossError, FileNotFoundError, KeyError, TypeError)
 
 
 def main_guard(main):

@@ -6,27 +6,23 @@
 """
 import argparse
 import json
+import os.path as osp
 from collections import defaultdict
 
 import numpy as np
 
 
 def load_json_logs(paths):
-    """Per file: {epoch: {key: [values...]}} (train entries, then val entries)."""
+    """Per file: {epoch: [record, ...]} in file order (train and val records)."""
     out = []
     for path in paths:
-        by_epoch = defaultdict(lambda: defaultdict(list))
+        by_epoch = defaultdict(list)
         with open(path) as f:
             for line in f:
-                line = line.strip()
-                if not line:
-                    continue
-                rec = json.loads(line)
-                if 'epoch' not in rec:
-                    continue
-                epoch = rec.pop('epoch')
-                for k, v in rec.items():
-                    by_epoch[epoch][k].append(v)
+                if line.strip():
+                    rec = json.loads(line)
+                    if 'epoch' in rec:
+                        by_epoch[rec['epoch']].append(rec)
         out.append(by_epoch)
     return out
 
@@ -34,7 +30,7 @@ def load_json_logs(paths):
 def cal_train_time(logs, paths, include_outliers=False):
     for log, path in zip(logs, paths):
         print(f'{"-" * 5}Analyze train time of {path}{"-" * 5}')
-        times = [np.array(v['time']) for v in log.values() if 'time' in v]
+        times = [np.array([r['time'] for r in recs if r.get('mode') == 'train']) for _, recs in sorted(log.items())]
         times = [t if include_outliers else t[1:] for t in times]
         times = [t for t in times if len(t)]
         if not times:
@@ -47,42 +43,44 @@ def cal_train_time(logs, paths, include_outliers=False):
         print(f'average iter time: {np.concatenate(times).mean():.4f} s/iter')
 
 
+def _series(log, key):
+    """(xs, ys, x-label): per iteration for values logged while training,
+    per epoch for values logged by evaluation (mode 'val')."""
+    iters_per_epoch = max([r.get('iter', 0) for recs in log.values() for r in recs if r.get('mode') == 'train'] + [1])
+    train, val = ([], []), ([], [])
+    for e, recs in sorted(log.items()):
+        for r in recs:
+            if key not in r:
+                continue
+            if r.get('mode') == 'train':
+                train[0].append((e - 1) * iters_per_epoch + r['iter'])
+                train[1].append(r[key])
+            else:
+                val[0].append(e)
+                val[1].append(r[key])
+    return (*train, 'iter') if train[0] else (*val, 'epoch')
+
+
 def plot_curve(logs, paths, keys, out=None, title=None, legend=None):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    legend = legend or [f'{p}_{k}' for p in paths for k in keys]
+    if out is None:
+        raise ValueError('--out is required (no display available)')
+    legend = legend or [f'{osp.basename(p)} {k}' for p in paths for k in keys]
     fig, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4), squeeze=False)
     n = 0
     for log, path in zip(logs, paths):
-        epochs = sorted(log)
         for ax, key in zip(axes[0], keys):
-            if all(key not in log[e] for e in epochs):
-                raise KeyError(f'{path} has no key {key!r} (keys: {sorted({k for e in epochs for k in log[e]})})')
-            if any('mAP' in key or key.startswith('swa_') for _ in [0]) and \
-                    all(len(log[e].get(key, [])) <= 1 for e in epochs):
-                xs = [e for e in epochs if key in log[e]]
-                ys = [log[e][key][0] for e in xs]
-                ax.plot(xs, ys, marker='o', label=legend[n])
-                ax.set_xlabel('epoch')
-            else:
-                xs, ys = [], []
-                iters_per_epoch = max(max(log[e].get('iter', [0])) for e in epochs) or 1
-                for e in epochs:
-                    rec = log[e]
-                    modes = rec.get('mode', ['train'] * len(rec[key]))
-                    for it, mode, v in zip(rec.get('iter', []), modes, rec.get(key, [])):
-                        if mode == 'train':
-                            xs.append((e - 1) * iters_per_epoch + it)
-                            ys.append(v)
-                ax.plot(xs, ys, label=legend[n], linewidth=0.8)
-                ax.set_xlabel('iter')
+            xs, ys, xlabel = _series(log, key)
+            if not xs:
+                raise KeyError(f'{path} has no values for {key!r}')
+            ax.plot(xs, ys, marker='o' if xlabel == 'epoch' else None, linewidth=0.8, label=legend[n])
+            ax.set_xlabel(xlabel)
             ax.set_title(title or key)
             ax.legend()
             n += 1
     fig.tight_layout()
-    if out is None:
-        raise ValueError('--out is required (no display available)')
     fig.savefig(out)
     plt.close(fig)
     print(f'save curve to: {out}')

@@ -29,8 +29,8 @@ def bbox2distance(points, bbox, max_dis=None, eps=0.1):
 
 
 def bbox_flip(bboxes, img_shape, direction='horizontal'):
-    """Flip boxes inside an image of ``img_shape`` (h, w)."""
-    flipped = bboxes.clone()
+    """Flip (..., 4k) boxes (tensor or array) inside an image of ``img_shape`` (h, w); x' = w - x as in 2.x."""
+    flipped = bboxes.clone() if torch.is_tensor(bboxes) else bboxes.copy()
     h, w = img_shape[0], img_shape[1]
     if direction in ('horizontal', 'diagonal'):
         flipped[..., 0::4] = w - bboxes[..., 2::4]

@@ -2,6 +2,8 @@
 import cv2
 import numpy as np
 
+from mmdet.core.bbox.transforms import bbox_flip
+
 from .compose import PIPELINES
 
 INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR, 'bicubic': cv2.INTER_CUBIC,
@@ -26,19 +28,6 @@ def imflip(img, direction='horizontal'):
     if direction == 'vertical':
         return np.flip(img, axis=0)
     return np.flip(img, axis=(0, 1))
-
-
-def flip_bboxes(bboxes, img_shape, direction):
-    """Flip (n, 4k) boxes in an image of ``img_shape``; x' = w - x as in 2.x."""
-    flipped = bboxes.copy()
-    h, w = img_shape[:2]
-    if direction in ('horizontal', 'diagonal'):
-        flipped[..., 0::4] = w - bboxes[..., 2::4]
-        flipped[..., 2::4] = w - bboxes[..., 0::4]
-    if direction in ('vertical', 'diagonal'):
-        flipped[..., 1::4] = h - bboxes[..., 3::4]
-        flipped[..., 3::4] = h - bboxes[..., 1::4]
-    return flipped
 
 
 @PIPELINES.register_module()
@@ -162,7 +151,7 @@ class RandomFlip:
             for key in results.get('img_fields', ['img']):
                 results[key] = np.ascontiguousarray(imflip(results[key], d))
             for key in results.get('bbox_fields', []):
-                results[key] = flip_bboxes(results[key], results['img_shape'], d)
+                results[key] = bbox_flip(results[key], results['img_shape'], d)
         return results
 
     def __repr__(self):

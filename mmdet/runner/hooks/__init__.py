@@ -1,6 +1,7 @@
 from .base import HOOKS, Hook
 from .checkpoint import CheckpointHook
 from .eval import DistEvalHook, EvalHook
+from .iter_timer import IterTimerHook
 from .logger import LogBuffer, LoggerHook, ProgressBarHook, TensorboardLoggerHook, TextLoggerHook
 from .lr_updater import (CosineAnnealingLrUpdaterHook, CyclicLrUpdaterHook, FixedLrUpdaterHook, LrUpdaterHook,
                          PolyLrUpdaterHook, StepLrUpdaterHook, build_lr_hook)
@@ -8,7 +9,7 @@ from .optimizer import NonFiniteLossError, OptimizerHook
 from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
 
-__all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook', 'LoggerHook', 'TextLoggerHook',
-           'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook', 'StepLrUpdaterHook',
+__all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook', 'IterTimerHook', 'LoggerHook',
+           'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook', 'StepLrUpdaterHook',
            'CyclicLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'PolyLrUpdaterHook', 'FixedLrUpdaterHook',
            'build_lr_hook', 'OptimizerHook', 'NonFiniteLossError', 'DistSamplerSeedHook', 'SWAHook']
