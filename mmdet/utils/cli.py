@@ -24,9 +24,34 @@ def main_guard(main):
     return wrapper
 
 
+# the top-level keys the tools read; any other name is the user's own variable
+KNOWN_KEYS = ('model', 'data', 'optimizer', 'optimizer_config', 'lr_config', 'momentum_config', 'runner',
+              'total_epochs', 'checkpoint_config', 'log_config', 'evaluation', 'workflow', 'load_from',
+              'resume_from', 'auto_resume', 'custom_hooks', 'fp16', 'seed', 'work_dir', 'log_level', 'dist_params',
+              'find_unused_parameters', 'train_cfg', 'test_cfg', 'swa_training', 'only_swa_training',
+              'swa_load_from', 'swa_resume_from', 'swa_optimizer', 'swa_optimizer_config', 'swa_lr_config',
+              'swa_runner', 'swa_total_epochs', 'swa_interval', 'swa_checkpoint_config')
+
+
+def misspelled_keys(cfg):
+    """``{key: known_key}`` for top-level keys that look like a typo of a key the tools read."""
+    import difflib
+    out = {}
+    for key in cfg.keys():
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.85)
+            if close and close[0] not in cfg:
+                out[key] = close[0]
+    return out
+
+
 def load_config(path, cfg_options=None):
+    import warnings
+
     from mmdet.utils import Config
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    for key, known in misspelled_keys(cfg).items():
+        warnings.warn(f"{path}: top-level key '{key}' is not used by any tool; did you mean '{known}'?")
     return cfg

@@ -78,3 +78,10 @@ def test_every_config_loads(path):
     cfg = Config.fromfile(path)
     if '_base_' not in path:
         assert 'model' in cfg
+
+
+def test_misspelled_top_level_key_is_flagged(tmp_path):
+    from mmdet.utils.cli import load_config
+    path = write(tmp_path / 'c.py', "optimzer = dict(lr=0.1)\nimg_norm_cfg = dict()\nmodel = dict()\n")
+    with pytest.warns(UserWarning, match="'optimzer'.*'optimizer'"):
+        load_config(path)

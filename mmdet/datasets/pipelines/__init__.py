@@ -1,3 +1,4 @@
+from .augment import CutOut, RandomCrop
 from .compose import PIPELINES, Compose
 from .formatting import Collect, DefaultFormatBundle, ImageToTensor, ToTensor, to_tensor
 from .loading import ImageReadError, LoadAnnotations, LoadImageFromFile, LoadImageFromWebcam, imread
@@ -6,4 +7,4 @@ from .transforms import Normalize, Pad, RandomFlip, Resize
 
 __all__ = ['PIPELINES', 'Compose', 'LoadImageFromFile', 'LoadImageFromWebcam', 'LoadAnnotations', 'ImageReadError',
            'imread', 'Resize', 'RandomFlip', 'Normalize', 'Pad', 'DefaultFormatBundle', 'ImageToTensor', 'ToTensor',
-           'Collect', 'MultiScaleFlipAug', 'to_tensor']
+           'Collect', 'MultiScaleFlipAug', 'to_tensor', 'RandomCrop', 'CutOut']

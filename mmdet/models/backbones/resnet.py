@@ -208,7 +208,7 @@ class ResNet(nn.Module):
                 constant_init(m, 1)
         if self.zero_init_residual:
             for m in self.modules():
-                if isinstance(m, Bottleneck):
+                if hasattr(m, 'norm3_name'):  # Bottleneck and Res2Net's Bottle2neck
                     constant_init(getattr(m, m.norm3_name), 0)
                 elif isinstance(m, BasicBlock):
                     constant_init(getattr(m, m.norm2_name), 0)

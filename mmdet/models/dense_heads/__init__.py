@@ -1,4 +1,4 @@
 from .base_dense_head import BaseDenseHead
-from .vfnet_head import VFNetHead
+from .vfnet_head import VFNetHead, VFNetRawHead
 
-__all__ = ['BaseDenseHead', 'VFNetHead']
+__all__ = ['BaseDenseHead', 'VFNetHead', 'VFNetRawHead']

@@ -226,17 +226,22 @@ class VFNetHead(BaseDenseHead):
         """``loss_cls`` (VFL against the refined box's IoU, or FL), ``loss_bbox``
         and ``loss_bbox_rf`` (GIoU weighted by the IoU of each box, averaged by
         the cross-GPU mean of those IoU sums)."""
+        return self._loss(cls_scores, bbox_preds, bbox_preds_refine, gt_bboxes, gt_labels, img_metas,
+                          gt_bboxes_ignore)
+
+    def _loss(self, cls_scores, bbox_preds, bbox_preds_refine, gt_bboxes, gt_labels, img_metas, gt_bboxes_ignore):
+        """Shared by the raw head, which has no refinement (``bbox_preds_refine=None``):
+        then the IoU target of VFL is that of the initial box and there is no ``loss_bbox_rf``."""
+        refine = bbox_preds_refine is not None
         cls_scores = [c.float() for c in cls_scores]
         bbox_preds = [b.float() for b in bbox_preds]
-        bbox_preds_refine = [b.float() for b in bbox_preds_refine]
         featmap_sizes = [c.size()[-2:] for c in cls_scores]
         points = self.get_points(featmap_sizes, bbox_preds[0].dtype, bbox_preds[0].device)
-        labels, bbox_targets, label_weights = self.get_targets(featmap_sizes, points, gt_bboxes, gt_labels, img_metas,
-                                                gt_bboxes_ignore)
+        labels, bbox_targets, label_weights = self.get_targets(featmap_sizes, points, gt_bboxes, gt_labels,
+                                                               img_metas, gt_bboxes_ignore)
         num_imgs = cls_scores[0].size(0)
         flat_cls = torch.cat([c.permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels) for c in cls_scores])
         flat_pred = torch.cat([b.permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds])
-        flat_refine = torch.cat([b.permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds_refine])
         flat_points = torch.cat([p.repeat(num_imgs, 1) for p in points])
 
         pos_inds = ((labels >= 0) & (labels < self.num_classes)).nonzero(as_tuple=False).squeeze(1)
@@ -250,32 +255,42 @@ class VFNetHead(BaseDenseHead):
         pos_labels = labels[pos_inds]
         target_boxes = distance2bbox(pos_points, bbox_targets[pos_inds]).detach()
         boxes_ini = distance2bbox(pos_points, flat_pred[pos_inds])
-        boxes_rf = distance2bbox(pos_points, flat_refine[pos_inds])
         iou_ini = bbox_overlaps(boxes_ini, target_boxes, is_aligned=True).clamp(min=1e-6).detach()
-        iou_rf = bbox_overlaps(boxes_rf, target_boxes, is_aligned=True).clamp(min=1e-6).detach()
-        # every rank joins both reductions, with or without positives (the
+        # every rank joins every reduction, with or without positives (the
         # original skipped them on ranks without positives and could hang)
         avg_ini = max(reduce_mean(iou_ini.sum()).item(), 1.0)
-        avg_rf = max(reduce_mean(iou_rf.sum()).item(), 1.0)
         if num_pos > 0:
-            loss_bbox = self.loss_bbox(boxes_ini, target_boxes, weight=iou_ini, avg_factor=avg_ini)
-            loss_bbox_rf = self.loss_bbox_refine(boxes_rf, target_boxes, weight=iou_rf, avg_factor=avg_rf)
+            losses = dict(loss_bbox=self.loss_bbox(boxes_ini, target_boxes, weight=iou_ini, avg_factor=avg_ini))
         else:
-            loss_bbox = flat_pred[pos_inds].sum() * 0
-            loss_bbox_rf = flat_refine[pos_inds].sum() * 0
+            losses = dict(loss_bbox=flat_pred[pos_inds].sum() * 0)
+        cls_iou = iou_ini
+        if refine:
+            flat_refine = torch.cat([b.float().permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds_refine])
+            boxes_rf = distance2bbox(pos_points, flat_refine[pos_inds])
+            iou_rf = bbox_overlaps(boxes_rf, target_boxes, is_aligned=True).clamp(min=1e-6).detach()
+            avg_rf = max(reduce_mean(iou_rf.sum()).item(), 1.0)
+            if num_pos > 0:
+                losses['loss_bbox_rf'] = self.loss_bbox_refine(boxes_rf, target_boxes, weight=iou_rf,
+                                                               avg_factor=avg_rf)
+            else:
+                losses['loss_bbox_rf'] = flat_refine[pos_inds].sum() * 0
+            cls_iou = iou_rf
 
         if self.use_vfl:
             cls_targets = torch.zeros_like(flat_cls)
-            cls_targets[pos_inds, pos_labels] = iou_rf
+            cls_targets[pos_inds, pos_labels] = cls_iou
             loss_cls = self.loss_cls(flat_cls, cls_targets, avg_factor=num_pos_avg)
         else:
             loss_cls = self.loss_cls(flat_cls, labels, weight=label_weights, avg_factor=num_pos_avg)
-        return dict(loss_cls=loss_cls, loss_bbox=loss_bbox, loss_bbox_rf=loss_bbox_rf)
+        return dict(loss_cls=loss_cls, **losses)
 
     # ------------------------------------------------------------------ decode
     def get_bboxes(self, cls_scores, bbox_preds, bbox_preds_refine, img_metas, cfg=None, rescale=False,
                    with_nms=True):
         """Per image ``(dets, labels)``, or ``(boxes, scores)`` without NMS; decoded from the refined boxes."""
+        return self._get_bboxes(cls_scores, bbox_preds_refine, img_metas, cfg, rescale, with_nms)
+
+    def _get_bboxes(self, cls_scores, bbox_preds_refine, img_metas, cfg=None, rescale=False, with_nms=True):
         cfg = self.test_cfg if cfg is None else cfg
         featmap_sizes = [c.size()[-2:] for c in cls_scores]
         points = self.get_points(featmap_sizes, bbox_preds_refine[0].dtype, bbox_preds_refine[0].device)
@@ -301,3 +316,52 @@ class VFNetHead(BaseDenseHead):
             else:
                 results.append((boxes, scores))
         return results
+
+
+@HEADS.register_module()
+class VFNetRawHead(VFNetHead):
+    """VFNet without the star deformable conv and box refinement (the paper's
+    "raw" ablation): a plain 3x3 ``vfnet_cls_conv`` before the classifier, the
+    initial box is the output, and VFL's IoU target is the initial box's IoU.
+    ``forward`` returns ``(cls_scores, bbox_preds)``; the losses are
+    ``loss_cls`` and ``loss_bbox``."""
+
+    def _init_layers(self):
+        fc = self.feat_channels
+        self.cls_convs = self._stacked_convs()
+        self.reg_convs = self._stacked_convs()
+        self.vfnet_reg_conv = ConvModule(fc, fc, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
+                                         norm_cfg=self.norm_cfg, bias=self.conv_bias)
+        self.vfnet_reg = nn.Conv2d(fc, 4, 3, padding=1)
+        self.scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
+        self.vfnet_cls_conv = ConvModule(fc, fc, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
+                                         norm_cfg=self.norm_cfg, bias=self.conv_bias)
+        self.vfnet_cls = nn.Conv2d(fc, self.cls_out_channels, 3, padding=1)
+
+    def init_weights(self):
+        for m in list(self.cls_convs) + list(self.reg_convs) + [self.vfnet_reg_conv, self.vfnet_cls_conv]:
+            if isinstance(m.conv, nn.Conv2d):
+                normal_init(m.conv, std=0.01)
+        normal_init(self.vfnet_reg, std=0.01)
+        normal_init(self.vfnet_cls, std=0.01, bias=bias_init_with_prob(0.01))
+
+    def forward(self, feats):
+        outs = [self.forward_single(x, self.scales[i], self.strides[i], self.reg_denoms[i])
+                for i, x in enumerate(feats)]
+        return tuple(map(list, zip(*outs)))
+
+    def forward_single(self, x, scale, stride, reg_denom):
+        cls_feat, reg_feat = x, x
+        for layer in self.cls_convs:
+            cls_feat = layer(cls_feat)
+        for layer in self.reg_convs:
+            reg_feat = layer(reg_feat)
+        norm = reg_denom if self.bbox_norm_type == 'reg_denom' else stride
+        bbox_pred = scale(self.vfnet_reg(self.vfnet_reg_conv(reg_feat))).float().exp() * norm
+        return self.vfnet_cls(self.vfnet_cls_conv(cls_feat)), bbox_pred
+
+    def loss(self, cls_scores, bbox_preds, gt_bboxes, gt_labels, img_metas, gt_bboxes_ignore=None):
+        return self._loss(cls_scores, bbox_preds, None, gt_bboxes, gt_labels, img_metas, gt_bboxes_ignore)
+
+    def get_bboxes(self, cls_scores, bbox_preds, img_metas, cfg=None, rescale=False, with_nms=True):
+        return self._get_bboxes(cls_scores, bbox_preds, img_metas, cfg, rescale, with_nms)
