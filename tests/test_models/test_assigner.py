@@ -74,3 +74,30 @@ def test_fcos_assign_smallest_area_and_range():
     assert tgt[0].tolist() == [5., 5., 15., 15.]
     lab, _ = fcos_assign(points, ranges, torch.tensor([8., 8., 32.]), gts[:0], labels[:0], num_classes=3)
     assert lab.tolist() == [3, 3, 3]
+
+
+def max_iou_loop(anchors, gts, pos_thr, neg_thr, min_pos):
+    """The original MaxIoUAssigner, loop for loop."""
+    ov = bbox_overlaps(gts, anchors)
+    inds = torch.full((len(anchors),), -1, dtype=torch.long)
+    mo, am = ov.max(0)
+    inds[(mo >= 0) & (mo < neg_thr)] = 0
+    inds[mo >= pos_thr] = am[mo >= pos_thr] + 1
+    gmax = ov.max(1).values
+    for i in range(len(gts)):
+        if gmax[i] >= min_pos:
+            inds[ov[i] == gmax[i]] = i + 1
+    return inds
+
+
+def test_max_iou_matches_loop_reference():
+    from mmdet.core import MaxIoUAssigner
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        xy = torch.rand(60, 2, generator=g) * 100
+        anchors = torch.cat([xy, xy + torch.rand(60, 2, generator=g) * 40 + 4], 1)
+        gxy = torch.rand(5, 2, generator=g) * 100
+        gts = torch.cat([gxy, gxy + torch.rand(5, 2, generator=g) * 40 + 4], 1)
+        gts[1] = gts[0]  # identical gts: the later one wins the low-quality matches
+        res = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0).assign(anchors, gts)
+        assert torch.equal(res.gt_inds, max_iou_loop(anchors, gts, 0.5, 0.4, 0.0))

@@ -10,7 +10,7 @@ from mmdet.models import build_detector
 from mmdet.utils import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(p for d in ('vfnet', 'atss') for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py')))
+CONFIGS = sorted(p for d in ('vfnet', 'atss', 'retinanet') for p in glob.glob(osp.join(ROOT, 'configs', d, '*.py')))
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(p) for p in CONFIGS])

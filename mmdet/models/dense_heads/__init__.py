@@ -1,4 +1,6 @@
+from .atss_head import ATSSHead
 from .base_dense_head import BaseDenseHead
+from .retina_head import RetinaHead
 from .vfnet_head import VFNetHead, VFNetRawHead
 
-__all__ = ['BaseDenseHead', 'VFNetHead', 'VFNetRawHead']
+__all__ = ['BaseDenseHead', 'VFNetHead', 'VFNetRawHead', 'ATSSHead', 'RetinaHead']

@@ -13,13 +13,14 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmdet.core import (anchor_inside_flags, bbox2distance, bbox_overlaps, build_anchor_generator,
+from mmdet.core import (bbox2distance, bbox_overlaps, build_anchor_generator,
                         build_assigner, distance2bbox, fcos_assign, grid_points, multiclass_nms)
 from mmdet.ops import ConvModule, DeformConv2d, Scale, bias_init_with_prob, normal_init
 from mmdet.utils import reduce_mean
 
 from ..builder import HEADS, build_loss
 from .base_dense_head import BaseDenseHead
+from .prior_targets import atss_prior_targets, levels_first
 
 INF = 1e8
 
@@ -171,46 +172,19 @@ class VFNetHead(BaseDenseHead):
         num_imgs = len(img_metas)
         if gt_bboxes_ignore is None:
             gt_bboxes_ignore = [None] * num_imgs
-        if self.use_atss:
-            per_img = [self._atss_targets_single(featmap_sizes, gt_bboxes[i], gt_labels[i], img_metas[i],
-                                                 gt_bboxes_ignore[i]) for i in range(num_imgs)]
-        else:
-            per_img = [self._fcos_targets_single(points, gt_bboxes[i], gt_labels[i]) for i in range(num_imgs)]
         counts = [p.size(0) for p in points]
-        labels = torch.stack([p[0] for p in per_img])  # (num_imgs, P)
-        weights = None
-        if self.use_atss:
-            weights = torch.stack([p[2] for p in per_img])
-            weights = torch.cat([lv.reshape(-1) for lv in weights.split(counts, dim=1)])
-        boxes = torch.stack([p[1] for p in per_img])  # (num_imgs, P, 4) as (x1, y1, x2, y2) or ltrb
-        labels = torch.cat([lv.reshape(-1) for lv in labels.split(counts, dim=1)])
-        if self.use_atss:
-            boxes = torch.cat([bbox2distance(pts[None], lv).reshape(-1, 4)
-                               for pts, lv in zip(points, boxes.split(counts, dim=1))])
-        else:
-            boxes = torch.cat([lv.reshape(-1, 4) for lv in boxes.split(counts, dim=1)])
-        return labels, boxes, weights
-
-    def _atss_targets_single(self, featmap_sizes, gt_bboxes, gt_labels, img_meta, gt_bboxes_ignore):
-        device = gt_bboxes.device
-        anchors = self.anchor_generator.grid_anchors(featmap_sizes, device)
-        num_level = [a.size(0) for a in anchors]
-        valid = torch.cat(self.anchor_generator.valid_flags(featmap_sizes, img_meta['pad_shape'], device))
-        anchors = torch.cat(anchors)
-        inside = anchor_inside_flags(anchors, valid, img_meta['img_shape'],
-                                     (self.train_cfg or {}).get('allowed_border', -1))
-        num_level_inside = [int(f.sum()) for f in inside.split(num_level)]
-        result = self.assigner.assign(anchors[inside], num_level_inside, gt_bboxes, gt_bboxes_ignore, gt_labels)
-        labels = gt_labels.new_full((anchors.size(0),), self.num_classes)
-        targets = anchors.new_zeros(anchors.shape)
-        inside_idx = inside.nonzero(as_tuple=False).squeeze(1)
-        pos = inside_idx[result.pos_mask]
-        assigned = result.gt_inds[result.pos_mask] - 1
-        labels[pos] = gt_labels[assigned]
-        targets[pos] = gt_bboxes[assigned]
-        weights = anchors.new_zeros((anchors.size(0),))
-        weights[inside_idx[result.gt_inds >= 0]] = 1.0
-        return labels, targets, weights
+        if not self.use_atss:
+            per_img = [self._fcos_targets_single(points, gt_bboxes[i], gt_labels[i]) for i in range(num_imgs)]
+            return (levels_first([p[0] for p in per_img], counts), levels_first([p[1] for p in per_img], counts),
+                    None)
+        per_img = [atss_prior_targets(self.anchor_generator, self.assigner, featmap_sizes, gt_bboxes[i],
+                                      gt_labels[i], img_metas[i], self.num_classes, gt_bboxes_ignore[i],
+                                      (self.train_cfg or {}).get('allowed_border', -1)) for i in range(num_imgs)]
+        labels = levels_first([p[1] for p in per_img], counts)
+        gt_boxes = levels_first([p[2] for p in per_img], counts)
+        weights = levels_first([p[3] for p in per_img], counts)
+        flat_points = torch.cat([p.repeat(num_imgs, 1) for p in points])
+        return labels, bbox2distance(flat_points, gt_boxes), weights
 
     def _fcos_targets_single(self, points, gt_bboxes, gt_labels):
         all_points = torch.cat(points)

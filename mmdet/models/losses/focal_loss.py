@@ -35,3 +35,26 @@ class FocalLoss(nn.Module):
             target = F.one_hot(target, num_classes=num_classes + 1)[:, :num_classes]
         return self.loss_weight * sigmoid_focal_loss(pred, target, weight, gamma=self.gamma, alpha=self.alpha,
                                                      reduction=reduction, avg_factor=avg_factor)
+
+
+def quality_focal_loss(pred, target, weight=None, beta=2.0, reduction='mean', avg_factor=None):
+    """Quality Focal Loss (Li et al., GFL, 2020): BCE against a soft (IoU) target,
+    every element scaled by ``|sigmoid(pred) - target|^beta``."""
+    scale = (pred.sigmoid() - target).abs().pow(beta)
+    loss = F.binary_cross_entropy_with_logits(pred, target.type_as(pred), reduction='none') * scale
+    return weight_reduce_loss(loss, weight, reduction, avg_factor)
+
+
+@LOSSES.register_module()
+class QualityFocalLoss(nn.Module):
+    """QFL on (N, C) logits against (N, C) IoU-aware targets (as VFL takes them)."""
+
+    def __init__(self, use_sigmoid=True, beta=2.0, reduction='mean', loss_weight=1.0):
+        super().__init__()
+        if not use_sigmoid:
+            raise ValueError('QualityFocalLoss supports only use_sigmoid=True')
+        self.use_sigmoid, self.beta, self.reduction, self.loss_weight = use_sigmoid, beta, reduction, loss_weight
+
+    def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        return self.loss_weight * quality_focal_loss(pred, target, weight, self.beta,
+                                                     reduction_override or self.reduction, avg_factor)

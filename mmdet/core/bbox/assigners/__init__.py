@@ -1,5 +1,6 @@
 from .atss_assigner import ATSSAssigner
 from .base import BBOX_ASSIGNERS, AssignResult, build_assigner
+from .max_iou_assigner import MaxIoUAssigner
 from .point_assign import fcos_assign
 
-__all__ = ['BBOX_ASSIGNERS', 'AssignResult', 'build_assigner', 'ATSSAssigner', 'fcos_assign']
+__all__ = ['BBOX_ASSIGNERS', 'AssignResult', 'build_assigner', 'ATSSAssigner', 'MaxIoUAssigner', 'fcos_assign']

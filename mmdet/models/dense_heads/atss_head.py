@@ -1,0 +1,188 @@
+"""ATSS head (Zhang et al., CVPR 2020), with the Varifocal Loss option of VFNet.
+
+Layers, forward, targets, loss, decode.  With ``use_vfl=True`` (the config's
+``loss_cls`` is then a VarifocalLoss) the classifier is trained against the IoU
+of the decoded box with its gt at the gt class: the original silently reset
+this flag and trained with Focal Loss; here the config is obeyed.
+"""
+import numpy as np
+import torch
+import torch.nn as nn
+
+from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder, multiclass_nms
+from mmdet.ops import ConvModule, Scale, bias_init_with_prob, normal_init
+from mmdet.utils import reduce_mean
+
+from ..builder import HEADS, build_loss
+from .base_dense_head import BaseDenseHead
+from .prior_targets import atss_prior_targets, levels_first
+
+
+@HEADS.register_module()
+class ATSSHead(BaseDenseHead):
+
+    def __init__(self, num_classes, in_channels, stacked_convs=4, feat_channels=256, conv_cfg=None,
+                 norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+                 anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                                       scales_per_octave=1, strides=[8, 16, 32, 64, 128]),
+                 bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
+                                 target_stds=[0.1, 0.1, 0.2, 0.2]),
+                 loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+                 loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+                 loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
+                 use_centerness=True, use_vfl=None, reg_decoded_bbox=True, train_cfg=None, test_cfg=None,
+                 init_cfg=None):
+        super().__init__()
+        self.num_classes, self.in_channels = num_classes, in_channels
+        self.stacked_convs, self.feat_channels = stacked_convs, feat_channels
+        self.conv_cfg, self.norm_cfg = conv_cfg, norm_cfg
+        self.cls_out_channels = num_classes
+        # IoU-aware classification targets: Varifocal Loss (VFL) or Quality Focal Loss (GFL)
+        iou_aware = loss_cls['type'] in ('VarifocalLoss', 'QualityFocalLoss')
+        self.use_vfl = iou_aware if use_vfl is None else use_vfl
+        if self.use_vfl != iou_aware:
+            raise ValueError(f"ATSSHead: use_vfl={use_vfl} does not fit loss_cls type '{loss_cls['type']}' "
+                             f'(IoU targets need VarifocalLoss or QualityFocalLoss)')
+        self.use_centerness = use_centerness
+        self.anchor_generator = build_anchor_generator(anchor_generator)
+        self.num_anchors = self.anchor_generator.num_base_anchors[0]
+        self.strides = [s[0] for s in self.anchor_generator.strides]
+        self.bbox_coder = build_bbox_coder(bbox_coder)
+        self.loss_cls = build_loss(loss_cls)
+        self.loss_bbox = build_loss(loss_bbox)
+        self.loss_centerness = build_loss(loss_centerness) if use_centerness else None
+        if use_centerness and loss_centerness is None:
+            raise ValueError('ATSSHead: use_centerness=True needs loss_centerness')
+        self.train_cfg, self.test_cfg = train_cfg, test_cfg
+        if train_cfg:
+            self.assigner = build_assigner(train_cfg['assigner'])
+        self._init_layers()
+        self.init_weights()
+
+    # ------------------------------------------------------------------ layers
+    def _init_layers(self):
+        self.relu = nn.ReLU(inplace=True)
+
+        def stack():
+            return nn.ModuleList([ConvModule(self.in_channels if i == 0 else self.feat_channels, self.feat_channels,
+                                             3, stride=1, padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
+                                  for i in range(self.stacked_convs)])
+        self.cls_convs, self.reg_convs = stack(), stack()
+        self.atss_cls = nn.Conv2d(self.feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
+        self.atss_reg = nn.Conv2d(self.feat_channels, self.num_anchors * 4, 3, padding=1)
+        if self.use_centerness:
+            self.atss_centerness = nn.Conv2d(self.feat_channels, self.num_anchors * 1, 3, padding=1)
+        self.scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
+
+    def init_weights(self):
+        for m in list(self.cls_convs) + list(self.reg_convs):
+            normal_init(m.conv, std=0.01)
+        normal_init(self.atss_cls, std=0.01, bias=bias_init_with_prob(0.01))
+        normal_init(self.atss_reg, std=0.01)
+        if self.use_centerness:
+            normal_init(self.atss_centerness, std=0.01)
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, feats):
+        """Per-level lists ``(cls_scores, bbox_preds[, centernesses])``."""
+        outs = [self.forward_single(x, scale) for x, scale in zip(feats, self.scales)]
+        return tuple(map(list, zip(*outs)))
+
+    def forward_single(self, x, scale):
+        cls_feat, reg_feat = x, x
+        for layer in self.cls_convs:
+            cls_feat = layer(cls_feat)
+        for layer in self.reg_convs:
+            reg_feat = layer(reg_feat)
+        out = (self.atss_cls(cls_feat), scale(self.atss_reg(reg_feat)).float())
+        return out + (self.atss_centerness(reg_feat),) if self.use_centerness else out
+
+    # ----------------------------------------------------------- targets/loss
+    @staticmethod
+    def centerness_target(anchors, gts):
+        """sqrt(min(l, r) / max(l, r) * min(t, b) / max(t, b)) of the anchor centre in its gt."""
+        cx, cy = (anchors[:, 0] + anchors[:, 2]) / 2, (anchors[:, 1] + anchors[:, 3]) / 2
+        lr = torch.stack([cx - gts[:, 0], gts[:, 2] - cx], dim=1)
+        tb = torch.stack([cy - gts[:, 1], gts[:, 3] - cy], dim=1)
+        return torch.sqrt((lr.min(-1).values / lr.max(-1).values) * (tb.min(-1).values / tb.max(-1).values))
+
+    def loss(self, cls_scores, bbox_preds, *rest, gt_bboxes_ignore=None):
+        centernesses = rest[0] if self.use_centerness else None
+        gt_bboxes, gt_labels, img_metas = rest[-3:]
+        featmap_sizes = [c.size()[-2:] for c in cls_scores]
+        num_imgs = len(img_metas)
+        ignore = gt_bboxes_ignore if gt_bboxes_ignore is not None else [None] * num_imgs
+        per_img = [atss_prior_targets(self.anchor_generator, self.assigner, featmap_sizes, gt_bboxes[i], gt_labels[i],
+                                      img_metas[i], self.num_classes, ignore[i],
+                                      (self.train_cfg or {}).get('allowed_border', -1)) for i in range(num_imgs)]
+        counts = [c.shape[-2] * c.shape[-1] * self.num_anchors for c in cls_scores]
+        anchors, labels, gt_boxes, label_weights = (levels_first([p[k] for p in per_img], counts) for k in range(4))
+        flat_cls = torch.cat([c.float().permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels) for c in cls_scores])
+        flat_reg = torch.cat([b.permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds])
+        pos = ((labels >= 0) & (labels < self.num_classes)).nonzero(as_tuple=False).squeeze(1)
+        num_total = max(reduce_mean(flat_cls.new_tensor(float(pos.numel()))).item(), 1.0)
+
+        pos_anchors, pos_gts = anchors[pos], gt_boxes[pos]
+        decoded = self.bbox_coder.decode(pos_anchors, flat_reg[pos])
+        centerness_t = self.centerness_target(pos_anchors, pos_gts)
+        weight = centerness_t if self.use_centerness else torch.ones_like(centerness_t)
+        # every rank joins the reduction, positives or not
+        bbox_avg = reduce_mean(weight.sum().detach()).item()
+        bbox_avg = bbox_avg if bbox_avg >= 1e-6 else 1.0
+        if pos.numel() > 0:
+            loss_bbox = self.loss_bbox(decoded, pos_gts, weight=weight, avg_factor=1.0) / bbox_avg
+        else:
+            loss_bbox = flat_reg[pos].sum() * 0
+        if self.use_vfl:
+            targets = torch.zeros_like(flat_cls)
+            targets[pos, labels[pos]] = bbox_overlaps(decoded.detach(), pos_gts, is_aligned=True).clamp(min=1e-6)
+            loss_cls = self.loss_cls(flat_cls, targets, avg_factor=num_total)
+        else:
+            loss_cls = self.loss_cls(flat_cls, labels, label_weights, avg_factor=num_total)
+        losses = dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
+        if self.use_centerness:
+            flat_ctr = torch.cat([c.permute(0, 2, 3, 1).reshape(-1) for c in centernesses])
+            losses['loss_centerness'] = (self.loss_centerness(flat_ctr[pos], centerness_t, avg_factor=num_total)
+                                         if pos.numel() > 0 else flat_ctr[pos].sum() * 0)
+        return losses
+
+    # ------------------------------------------------------------------ decode
+    def get_bboxes(self, cls_scores, bbox_preds, *rest, cfg=None, rescale=False, with_nms=True):
+        """Per image ``(dets, labels)`` (scores x centerness), or ``(boxes, scores, centerness)`` without NMS."""
+        if self.use_centerness:
+            centernesses, img_metas, *opt = rest
+        else:
+            img_metas, *opt = rest
+            centernesses = None
+        if opt:  # positional cfg, rescale, with_nms as in the 2.x call convention
+            cfg = opt[0]
+            rescale = opt[1] if len(opt) > 1 else rescale
+            with_nms = opt[2] if len(opt) > 2 else with_nms
+        cfg = self.test_cfg if cfg is None else cfg
+        featmap_sizes = [c.size()[-2:] for c in cls_scores]
+        anchors = self.anchor_generator.grid_anchors(featmap_sizes, cls_scores[0].device)
+        results = []
+        for i, meta in enumerate(img_metas):
+            boxes, scores, factors = [], [], []
+            for lvl, (cls, reg, anc) in enumerate(zip(cls_scores, bbox_preds, anchors)):
+                s = cls[i].detach().permute(1, 2, 0).reshape(-1, self.cls_out_channels).sigmoid()
+                d = reg[i].detach().permute(1, 2, 0).reshape(-1, 4)
+                c = (centernesses[lvl][i].detach().permute(1, 2, 0).reshape(-1).sigmoid() if self.use_centerness
+                     else s.new_ones(s.shape[0]))
+                nms_pre = cfg.get('nms_pre', -1)
+                if 0 < nms_pre < s.shape[0]:
+                    _, topk = (s * c[:, None]).max(dim=1).values.topk(nms_pre)
+                    anc, d, s, c = anc[topk], d[topk], s[topk], c[topk]
+                boxes.append(self.bbox_coder.decode(anc, d, max_shape=meta['img_shape']))
+                scores.append(s)
+                factors.append(c)
+            boxes, scores, factors = torch.cat(boxes), torch.cat(scores), torch.cat(factors)
+            if rescale:
+                boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
+            scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
+            if with_nms:
+                results.append(multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img'],
+                                              score_factors=factors if self.use_centerness else None))
+            else:
+                results.append((boxes, scores, factors) if self.use_centerness else (boxes, scores))
+        return results
