@@ -1,7 +1,8 @@
 from .atss import ATSS
 from .retinanet import RetinaNet
 from .base import BaseDetector
+from .fovea import FOVEA
 from .single_stage import SingleStageDetector
 from .vfnet import VFNet
 
-__all__ = ['BaseDetector', 'SingleStageDetector', 'VFNet', 'ATSS', 'RetinaNet']
+__all__ = ['BaseDetector', 'SingleStageDetector', 'VFNet', 'ATSS', 'RetinaNet', 'FOVEA']
