@@ -101,3 +101,38 @@ def test_max_iou_matches_loop_reference():
         gts[1] = gts[0]  # identical gts: the later one wins the low-quality matches
         res = MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0).assign(anchors, gts)
         assert torch.equal(res.gt_inds, max_iou_loop(anchors, gts, 0.5, 0.4, 0.0))
+
+
+def point_assign_loop(points, gts, scale, pos_num):
+    """The original PointAssigner, loop for loop."""
+    xy, stride = points[:, :2], points[:, 2]
+    lvl = torch.log2(stride).int()
+    gxy = (gts[:, :2] + gts[:, 2:]) / 2
+    gwh = (gts[:, 2:] - gts[:, :2]).clamp(min=1e-6)
+    glvl = ((torch.log2(gwh[:, 0] / scale) + torch.log2(gwh[:, 1] / scale)) / 2).int().clamp(lvl.min(), lvl.max())
+    inds = torch.zeros(len(points), dtype=torch.long)
+    rec = torch.full((len(points),), float('inf'))
+    rng = torch.arange(len(points))
+    for i in range(len(gts)):
+        m = glvl[i] == lvl
+        d = ((xy[m] - gxy[[i]]) / gwh[[i]]).norm(dim=1)
+        md, mi = torch.topk(d, pos_num, largest=False)
+        pi = rng[m][mi]
+        less = md < rec[pi]
+        inds[pi[less]] = i + 1
+        rec[pi[less]] = md[less]
+    return inds
+
+
+def test_point_assigner_matches_loop_reference():
+    from mmdet.core import grid_points
+    from mmdet.core.bbox.assigners import PointAssigner
+    pts = torch.cat([torch.cat([grid_points((h, w), s), torch.full((h * w, 1), float(s))], 1)
+                     for (h, w), s in (((16, 16), 8), ((8, 8), 16), ((4, 4), 32))])
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        xy = torch.rand(6, 2, generator=g) * 100
+        gts = torch.cat([xy, xy + torch.rand(6, 2, generator=g) * 60 + 4], 1)
+        gts[3] = gts[2]  # two gts claim the same points: the first keeps them
+        res = PointAssigner(scale=4, pos_num=2).assign(pts, gts)
+        assert torch.equal(res.gt_inds, point_assign_loop(pts, gts, 4, 2))

@@ -1,7 +1,8 @@
 from .atss_head import ATSSHead
 from .base_dense_head import BaseDenseHead
 from .fovea_head import FoveaHead
+from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
 from .vfnet_head import VFNetHead, VFNetRawHead
 
-__all__ = ['BaseDenseHead', 'VFNetHead', 'VFNetRawHead', 'ATSSHead', 'RetinaHead', 'FoveaHead']
+__all__ = ['BaseDenseHead', 'VFNetHead', 'VFNetRawHead', 'ATSSHead', 'RetinaHead', 'FoveaHead', 'RepPointsHead']
