@@ -43,3 +43,24 @@ def test_swa_without_validation_starts_from_latest(tmp_path, shapes_data):
     out = py('tools/train.py', cfg, '--work-dir', work, '--no-validate')
     assert 'starting SWA from' in out.stdout + out.stderr
     assert (work / 'swa_model_2.pth').is_file() and osp.isfile(work / 'epoch_1.pth')
+
+
+def test_only_swa_training_and_bn_recompute(tmp_path, shapes_data):
+    # a first run provides the starting model
+    first = write_user_config(tmp_path / 'plain.py', shapes_data, epochs=1)
+    py('tools/train.py', first, '--work-dir', tmp_path / 'a', '--no-validate', '--seed', '0')
+    extra = SWA + f"only_swa_training = True\nswa_load_from = {str(tmp_path / 'a' / 'epoch_1.pth')!r}\n"
+    cfg = write_user_config(tmp_path / 'only.py', shapes_data, epochs=1, extra=extra)
+    py('tools/train.py', cfg, '--work-dir', tmp_path / 'b', '--no-validate', '--seed', '0')
+    work = tmp_path / 'b'
+    assert not (work / 'epoch_1.pth').exists()  # no main stage
+    assert (work / 'swa_epoch_2.pth').is_file() and (work / 'swa_model_2.pth').is_file()
+    # the user config trains BN statistics (norm_eval=False): they are recomputed after averaging
+    out = py('tools/model_converters/get_swa_model.py', work, '--start', 1, '--end', 2, '--out',
+             tmp_path / 'bn.pth', '--config', cfg, '--bn-batches', 2)
+    assert 'recomputed the statistics of' in out.stdout
+    plain = torch.load(work / 'swa_model_2.pth', weights_only=False)['state_dict']
+    bn = torch.load(tmp_path / 'bn.pth', weights_only=False)['state_dict']
+    k = 'backbone.layer1.0.bn1.running_mean'
+    assert not torch.allclose(plain[k], bn[k])
+    assert torch.allclose(plain['bbox_head.vfnet_cls.weight'], bn['bbox_head.vfnet_cls.weight'], atol=1e-6)

@@ -7,6 +7,11 @@
 Epochs ``start..end`` are both included (the original script dropped the last).
 Floating-point parameters and buffers are averaged with equal weights;
 integer buffers (``num_batches_tracked``) are taken from the last checkpoint.
+
+With ``--config CFG --bn-batches N`` the BatchNorm statistics of the averaged
+model are recomputed on N training batches (an average of weights is not an
+average of activations).  Only BN layers that train their statistics are
+touched: with ``norm_eval=True`` (the seed configs) the frozen statistics stay.
 """
 import argparse
 import os.path as osp
@@ -43,6 +48,46 @@ def average_checkpoints(paths):
     return {'meta': meta, 'state_dict': out}
 
 
+def update_bn(ckpt, config, num_batches):
+    """Recompute running mean/var of the BN layers that are in training mode."""
+    import copy
+
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from mmdet.datasets import build_dataloader, build_dataset
+    from mmdet.models import build_detector
+    from mmdet.runner import to_device
+    from mmdet.utils import Config
+    cfg = Config.fromfile(config)
+    cfg.model.pretrained = None
+    model = build_detector(cfg.model)
+    model.load_state_dict(ckpt['state_dict'])
+    model.train()  # norm_eval puts frozen BN layers back into eval mode
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm) and m.training]
+    if not bns:
+        print('no BatchNorm layer trains its statistics (norm_eval / frozen): nothing to recompute')
+        return ckpt
+    momenta = {m: m.momentum for m in bns}
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches
+    loader = build_dataloader(build_dataset(copy.deepcopy(cfg.data.train)), cfg.data.samples_per_gpu, 0, dist=False,
+                              shuffle=True)
+    done = 0
+    with torch.no_grad():
+        for data in loader:
+            model(**to_device(data, 'cpu'))
+            done += 1
+            if done >= num_batches:
+                break
+    for m, mom in momenta.items():
+        m.momentum = mom
+    ckpt['state_dict'] = model.state_dict()
+    ckpt['meta']['bn_recomputed_batches'] = done
+    print(f'recomputed the statistics of {len(bns)} BatchNorm layers on {done} batches')
+    return ckpt
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description='Average checkpoints (SWA)')
     p.add_argument('work_dir', nargs='?', help='directory holding <prefix><epoch>.pth files')
@@ -51,7 +96,11 @@ def main(argv=None):
     p.add_argument('--prefix', default='swa_epoch_', help="file name prefix, e.g. 'swa_epoch_' or 'epoch_'")
     p.add_argument('--ckpts', nargs='+', help='explicit checkpoint files instead of work_dir/--start/--end')
     p.add_argument('--out', required=True, help='output checkpoint')
+    p.add_argument('--config', help='the model config (needed for --bn-batches)')
+    p.add_argument('--bn-batches', type=int, default=0, help='recompute BN statistics on this many train batches')
     args = p.parse_args(argv)
+    if args.bn_batches and not args.config:
+        p.error('--bn-batches needs --config')
     if args.ckpts:
         paths = args.ckpts
     else:
@@ -61,7 +110,10 @@ def main(argv=None):
     missing = [x for x in paths if not osp.isfile(x)]
     if missing:
         sys.exit(f'error: checkpoint(s) not found: {missing}')
-    torch.save(average_checkpoints(paths), args.out)
+    ckpt = average_checkpoints(paths)
+    if args.bn_batches:
+        ckpt = update_bn(ckpt, args.config, args.bn_batches)
+    torch.save(ckpt, args.out)
     print(f'averaged {len(paths)} checkpoints into {args.out}')
 
 
