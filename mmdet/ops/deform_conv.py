@@ -12,6 +12,7 @@ against each other.
 """
 import math
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -43,6 +44,14 @@ def deform_conv2d_sampled(x, offset, weight, bias=None, stride=(1, 1), padding=(
     cols = cols.reshape(n, groups, cg * k, ho * wo)
     out = torch.matmul(weight.view(groups, out_ch // groups, cg * k), cols).view(n, out_ch, ho, wo)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+def kernel_grid_offset(kernel_size):
+    """(1, 2*k*k, 1, 1) float64 (dy, dx) of a k x k kernel's regular sampling grid, row-major."""
+    pad = (kernel_size - 1) // 2
+    base = np.arange(-pad, pad + 1).astype(np.float64)
+    grid = np.stack([np.repeat(base, kernel_size), np.tile(base, kernel_size)], axis=1).reshape(-1)
+    return torch.tensor(grid).view(1, -1, 1, 1)
 
 
 # which implementation CPU tensors use: 'sampled' (default) or 'torchvision' (for comparisons)

@@ -1,5 +1,4 @@
 """Engine options reached only through configs: iteration-based runner, val workflow, fp16, NaN stop."""
-import pytest
 
 from tests.conftest import write_user_config
 from tests.test_tools.test_end_to_end import py

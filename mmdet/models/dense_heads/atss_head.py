@@ -5,16 +5,15 @@ Layers, forward, targets, loss, decode.  With ``use_vfl=True`` (the config's
 of the decoded box with its gt at the gt class: the original silently reset
 this flag and trained with Focal Loss; here the config is obeyed.
 """
-import numpy as np
 import torch
 import torch.nn as nn
 
-from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder, multiclass_nms
-from mmdet.ops import ConvModule, Scale, bias_init_with_prob, normal_init
+from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder
+from mmdet.ops import Scale, bias_init_with_prob, normal_init
 from mmdet.utils import reduce_mean
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
 from .prior_targets import atss_prior_targets, levels_first
 
 
@@ -62,12 +61,8 @@ class ATSSHead(BaseDenseHead):
     # ------------------------------------------------------------------ layers
     def _init_layers(self):
         self.relu = nn.ReLU(inplace=True)
-
-        def stack():
-            return nn.ModuleList([ConvModule(self.in_channels if i == 0 else self.feat_channels, self.feat_channels,
-                                             3, stride=1, padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
-                                  for i in range(self.stacked_convs)])
-        self.cls_convs, self.reg_convs = stack(), stack()
+        self.cls_convs, self.reg_convs = (conv_tower(self.in_channels, self.feat_channels, self.stacked_convs,
+                                                     self.conv_cfg, self.norm_cfg) for _ in range(2))
         self.atss_cls = nn.Conv2d(self.feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
         self.atss_reg = nn.Conv2d(self.feat_channels, self.num_anchors * 4, 3, padding=1)
         if self.use_centerness:
@@ -176,13 +171,6 @@ class ATSSHead(BaseDenseHead):
                 boxes.append(self.bbox_coder.decode(anc, d, max_shape=meta['img_shape']))
                 scores.append(s)
                 factors.append(c)
-            boxes, scores, factors = torch.cat(boxes), torch.cat(scores), torch.cat(factors)
-            if rescale:
-                boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
-            scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
-            if with_nms:
-                results.append(multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img'],
-                                              score_factors=factors if self.use_centerness else None))
-            else:
-                results.append((boxes, scores, factors) if self.use_centerness else (boxes, scores))
+            results.append(finish_detections(torch.cat(boxes), torch.cat(scores), meta, cfg, rescale, with_nms,
+                                             torch.cat(factors) if self.use_centerness else None))
         return results

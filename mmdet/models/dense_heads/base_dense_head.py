@@ -1,8 +1,32 @@
-"""What every dense head shares: the train/test entry points and TTA merging."""
+"""What every dense head shares: conv towers, the train/test entry points,
+the end of decoding, and TTA merging."""
+import numpy as np
 import torch
 import torch.nn as nn
 
 from mmdet.core import bbox_mapping_back, multiclass_nms
+from mmdet.ops import ConvModule
+
+
+def conv_tower(in_channels, feat_channels, num_convs, conv_cfg=None, norm_cfg=None, bias='auto',
+               dcn_on_last_conv=False):
+    """``num_convs`` 3x3 ConvModules (conv, norm, ReLU); the last a DCNv2 when asked."""
+    return nn.ModuleList([
+        ConvModule(in_channels if i == 0 else feat_channels, feat_channels, 3, stride=1, padding=1,
+                   conv_cfg=dict(type='DCNv2') if dcn_on_last_conv and i == num_convs - 1 else conv_cfg,
+                   norm_cfg=norm_cfg, bias=bias) for i in range(num_convs)])
+
+
+def finish_detections(boxes, scores, meta, cfg, rescale, with_nms, score_factors=None):
+    """Concatenated per-level boxes (n, 4) and scores (n, C) of one image ->
+    ``(dets, labels)`` after NMS, or ``(boxes, scores_with_bg[, factors])``."""
+    if rescale:
+        boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
+    scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)  # background column
+    if with_nms:
+        return multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img'],
+                              score_factors=score_factors)
+    return (boxes, scores) if score_factors is None else (boxes, scores, score_factors)
 
 
 class BaseDenseHead(nn.Module):

@@ -6,15 +6,14 @@ positives.  Box targets are log((p*stride - x1) / base_len, ...) of the four
 sides.  With ``loss_cls`` a VarifocalLoss the classification target of a
 positive is the IoU of its decoded box with its gt.
 """
-import numpy as np
 import torch
 import torch.nn as nn
 
-from mmdet.core import bbox_overlaps, multiclass_nms
-from mmdet.ops import ConvModule, bias_init_with_prob, normal_init
+from mmdet.core import bbox_overlaps
+from mmdet.ops import bias_init_with_prob, normal_init
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
 from .prior_targets import levels_first
 
 
@@ -76,12 +75,8 @@ class FoveaHead(BaseDenseHead):
         self.use_vfl = loss_cls['type'] == 'VarifocalLoss'
         self.loss_cls, self.loss_bbox = build_loss(loss_cls), build_loss(loss_bbox)
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
-
-        def stack():
-            return nn.ModuleList([ConvModule(in_channels if i == 0 else feat_channels, feat_channels, 3, stride=1,
-                                             padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-                                  for i in range(stacked_convs)])
-        self.cls_convs, self.reg_convs = stack(), stack()
+        self.cls_convs, self.reg_convs = (conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
+                                          for _ in range(2))
         self.conv_cls = nn.Conv2d(feat_channels, self.cls_out_channels, 3, padding=1)
         self.conv_reg = nn.Conv2d(feat_channels, 4, 3, padding=1)
         self.init_weights()
@@ -175,10 +170,5 @@ class FoveaHead(BaseDenseHead):
                     sc, d, g = sc[topk], d[topk], g[topk]
                 boxes.append(self._decode(g, d, s, base, meta['img_shape']))
                 scores.append(sc)
-            boxes, scores = torch.cat(boxes), torch.cat(scores)
-            if rescale:
-                boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
-            scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
-            results.append(multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img'])
-                           if with_nms else (boxes, scores))
+            results.append(finish_detections(torch.cat(boxes), torch.cat(scores), meta, cfg, rescale, with_nms))
         return results

@@ -20,16 +20,23 @@ def atss_prior_targets(anchor_generator, assigner, featmap_sizes, gt_bboxes, gt_
     inside = anchor_inside_flags(anchors, valid, img_meta['img_shape'], allowed_border)
     num_level_inside = [int(f.sum()) for f in inside.split(num_level)]
     result = assigner.assign(anchors[inside], num_level_inside, gt_bboxes, gt_bboxes_ignore, gt_labels)
-    labels = gt_labels.new_full((anchors.size(0),), num_classes)
-    gt_boxes = anchors.new_zeros(anchors.shape)
+    return (anchors, *scatter_assignment(anchors.size(0), inside, result, gt_bboxes, gt_labels, num_classes))
+
+
+def scatter_assignment(num, inside, result, gt_bboxes, gt_labels, num_classes):
+    """Spread an assignment of the ``inside`` priors back to all ``num``:
+    labels (``num_classes`` = background), matched gt boxes (zeros elsewhere)
+    and label weights (1 for inside, non-ignored priors)."""
+    labels = gt_labels.new_full((num,), num_classes)
+    gt_boxes = gt_bboxes.new_zeros((num, 4))
+    weights = gt_bboxes.new_zeros((num,))
     inside_idx = inside.nonzero(as_tuple=False).squeeze(1)
     pos = inside_idx[result.pos_mask]
     assigned = result.gt_inds[result.pos_mask] - 1
     labels[pos] = gt_labels[assigned]
     gt_boxes[pos] = gt_bboxes[assigned]
-    weights = anchors.new_zeros((anchors.size(0),))
     weights[inside_idx[result.gt_inds >= 0]] = 1.0
-    return anchors, labels, gt_boxes, weights
+    return labels, gt_boxes, weights
 
 
 def levels_first(per_image, counts):
@@ -47,13 +54,4 @@ def max_iou_prior_targets(anchor_generator, assigner, featmap_sizes, gt_bboxes, 
     valid = torch.cat(anchor_generator.valid_flags(featmap_sizes, img_meta['pad_shape'], device))
     inside = anchor_inside_flags(anchors, valid, img_meta['img_shape'], allowed_border)
     result = assigner.assign(anchors[inside], gt_bboxes, gt_bboxes_ignore, gt_labels)
-    labels = gt_labels.new_full((anchors.size(0),), num_classes)
-    gt_boxes = anchors.new_zeros(anchors.shape)
-    inside_idx = inside.nonzero(as_tuple=False).squeeze(1)
-    pos = inside_idx[result.pos_mask]
-    assigned = result.gt_inds[result.pos_mask] - 1
-    labels[pos] = gt_labels[assigned]
-    gt_boxes[pos] = gt_bboxes[assigned]
-    weights = anchors.new_zeros((anchors.size(0),))
-    weights[inside_idx[result.gt_inds >= 0]] = 1.0
-    return anchors, labels, gt_boxes, weights
+    return (anchors, *scatter_assignment(anchors.size(0), inside, result, gt_bboxes, gt_labels, num_classes))

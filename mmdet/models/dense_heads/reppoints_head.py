@@ -11,12 +11,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmdet.core import bbox_overlaps, build_assigner, grid_points, multiclass_nms, valid_grid_flags
-from mmdet.ops import ConvModule, DeformConv2d, bias_init_with_prob, normal_init
+from mmdet.core import bbox_overlaps, build_assigner, grid_points, valid_grid_flags
+from mmdet.ops import DeformConv2d, bias_init_with_prob, kernel_grid_offset, normal_init
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead
-from .prior_targets import levels_first
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
+from .prior_targets import levels_first, scatter_assignment
 
 
 @HEADS.register_module()
@@ -54,9 +54,7 @@ class RepPointsHead(BaseDenseHead):
         if k * k != num_points or k % 2 == 0:
             raise ValueError(f'num_points must be an odd square (9, 25, ...), got {num_points}')
         self.dcn_kernel, self.dcn_pad = k, (k - 1) // 2
-        base = np.arange(-self.dcn_pad, self.dcn_pad + 1).astype(np.float64)
-        self.dcn_base_offset = torch.tensor(np.stack([np.repeat(base, k), np.tile(base, k)], 1).reshape(-1)).view(
-            1, -1, 1, 1)
+        self.dcn_base_offset = kernel_grid_offset(k)
         if transform_method == 'moment':
             self.moment_transfer = nn.Parameter(torch.zeros(2))
         self._init_layers()
@@ -65,12 +63,8 @@ class RepPointsHead(BaseDenseHead):
     # ------------------------------------------------------------------ layers
     def _init_layers(self):
         self.relu = nn.ReLU(inplace=True)
-
-        def stack():
-            return nn.ModuleList([ConvModule(self.in_channels if i == 0 else self.feat_channels, self.feat_channels,
-                                             3, stride=1, padding=1, conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg)
-                                  for i in range(self.stacked_convs)])
-        self.cls_convs, self.reg_convs = stack(), stack()
+        self.cls_convs, self.reg_convs = (conv_tower(self.in_channels, self.feat_channels, self.stacked_convs,
+                                                     self.conv_cfg, self.norm_cfg) for _ in range(2))
         fc, pc, out = self.feat_channels, self.point_feat_channels, 2 * self.num_points
         self.reppoints_cls_conv = DeformConv2d(fc, pc, self.dcn_kernel, 1, self.dcn_pad)
         self.reppoints_cls_out = nn.Conv2d(pc, self.cls_out_channels, 1, 1, 0)
@@ -128,19 +122,11 @@ class RepPointsHead(BaseDenseHead):
                           1) for fs, s in zip(featmap_sizes, self.point_strides)]
 
     def _assign(self, assigner, candidates, valid, gt_bboxes, gt_labels, gt_ignore):
-        """One image: labels, label weights and matched gt boxes over all candidates."""
+        """One image: labels, label weights, matched gt boxes, max(#positives, 1)."""
         result = assigner.assign(candidates[valid], gt_bboxes, gt_ignore, gt_labels)
-        n = candidates.size(0)
-        labels = gt_labels.new_full((n,), self.num_classes)
-        gt_boxes = candidates.new_zeros((n, 4))
-        weights = candidates.new_zeros((n,))
-        idx = valid.nonzero(as_tuple=False).squeeze(1)
-        pos = idx[result.pos_mask]
-        assigned = result.gt_inds[result.pos_mask] - 1
-        labels[pos] = gt_labels[assigned]
-        gt_boxes[pos] = gt_bboxes[assigned]
-        weights[idx[result.gt_inds >= 0]] = 1.0
-        return labels, weights, gt_boxes, max(pos.numel(), 1)
+        labels, gt_boxes, weights = scatter_assignment(candidates.size(0), valid, result, gt_bboxes, gt_labels,
+                                                       self.num_classes)
+        return labels, weights, gt_boxes, max(int(result.pos_mask.sum()), 1)
 
     def loss(self, cls_scores, pts_preds_init, pts_preds_refine, gt_bboxes, gt_labels, img_metas,
              gt_bboxes_ignore=None):
@@ -233,10 +219,5 @@ class RepPointsHead(BaseDenseHead):
                 b = torch.stack([b[:, 0].clamp(0, w), b[:, 1].clamp(0, h), b[:, 2].clamp(0, w), b[:, 3].clamp(0, h)], -1)
                 boxes.append(b)
                 scores.append(sc)
-            boxes, scores = torch.cat(boxes), torch.cat(scores)
-            if rescale:
-                boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
-            scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
-            results.append(multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img'])
-                           if with_nms else (boxes, scores))
+            results.append(finish_detections(torch.cat(boxes), torch.cat(scores), meta, cfg, rescale, with_nms))
         return results

@@ -5,15 +5,14 @@ is the IoU of its decoded box with its gt (at the gt class), negatives 0;
 anchors the assigner ignores keep weight 0.  Box regression is unchanged
 (deltas with ``loss_bbox``, or decoded boxes with ``reg_decoded_bbox=True``).
 """
-import numpy as np
 import torch
 import torch.nn as nn
 
-from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder, multiclass_nms
-from mmdet.ops import ConvModule, bias_init_with_prob, normal_init
+from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder
+from mmdet.ops import bias_init_with_prob, normal_init
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
 from .prior_targets import levels_first, max_iou_prior_targets
 
 
@@ -43,12 +42,8 @@ class RetinaHead(BaseDenseHead):
         if train_cfg:
             self.assigner = build_assigner(train_cfg['assigner'])
         self.relu = nn.ReLU(inplace=True)
-
-        def stack():
-            return nn.ModuleList([ConvModule(in_channels if i == 0 else feat_channels, feat_channels, 3, stride=1,
-                                             padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-                                  for i in range(stacked_convs)])
-        self.cls_convs, self.reg_convs = stack(), stack()
+        self.cls_convs, self.reg_convs = (conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
+                                          for _ in range(2))
         self.retina_cls = nn.Conv2d(feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
         self.retina_reg = nn.Conv2d(feat_channels, self.num_anchors * 4, 3, padding=1)
         self.init_weights()
@@ -118,10 +113,5 @@ class RetinaHead(BaseDenseHead):
                     anc, d, s = anc[topk], d[topk], s[topk]
                 boxes.append(self.bbox_coder.decode(anc, d, max_shape=meta['img_shape']))
                 scores.append(s)
-            boxes, scores = torch.cat(boxes), torch.cat(scores)
-            if rescale:
-                boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
-            scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)
-            results.append(multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img'])
-                           if with_nms else (boxes, scores))
+            results.append(finish_detections(torch.cat(boxes), torch.cat(scores), meta, cfg, rescale, with_nms))
         return results

@@ -9,17 +9,16 @@ Varifocal Loss against the IoU of the refined box with its gt.
 
 Reads top to bottom: layers, forward, targets, loss, decode.
 """
-import numpy as np
 import torch
 import torch.nn as nn
 
-from mmdet.core import (bbox2distance, bbox_overlaps, build_anchor_generator,
-                        build_assigner, distance2bbox, fcos_assign, grid_points, multiclass_nms)
-from mmdet.ops import ConvModule, DeformConv2d, Scale, bias_init_with_prob, normal_init
+from mmdet.core import (bbox2distance, bbox_overlaps, build_anchor_generator, build_assigner, distance2bbox,
+                        fcos_assign, grid_points)
+from mmdet.ops import ConvModule, DeformConv2d, Scale, bias_init_with_prob, kernel_grid_offset, normal_init
 from mmdet.utils import reduce_mean
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
 from .prior_targets import atss_prior_targets, levels_first
 
 INF = 1e8
@@ -92,22 +91,14 @@ class VFNetHead(BaseDenseHead):
 
         # the regular 3x3 grid, (dy, dx) per kernel point, row-major
         self.num_dconv_points, self.dcn_kernel, self.dcn_pad = 9, 3, 1
-        base = np.arange(-1, 2).astype(np.float64)
-        base_offset = np.stack([np.repeat(base, 3), np.tile(base, 3)], axis=1).reshape(-1)
-        self.dcn_base_offset = torch.tensor(base_offset).view(1, -1, 1, 1)
+        self.dcn_base_offset = kernel_grid_offset(self.dcn_kernel)
         self._init_layers()
         self.init_weights()
 
     # ------------------------------------------------------------------ layers
     def _stacked_convs(self):
-        convs = nn.ModuleList()
-        for i in range(self.stacked_convs):
-            last = i == self.stacked_convs - 1
-            conv_cfg = dict(type='DCNv2') if self.dcn_on_last_conv and last else self.conv_cfg
-            convs.append(ConvModule(self.in_channels if i == 0 else self.feat_channels, self.feat_channels, 3,
-                                    stride=1, padding=1, conv_cfg=conv_cfg, norm_cfg=self.norm_cfg,
-                                    bias=self.conv_bias))
-        return convs
+        return conv_tower(self.in_channels, self.feat_channels, self.stacked_convs, self.conv_cfg, self.norm_cfg,
+                          self.conv_bias, self.dcn_on_last_conv)
 
     def _init_layers(self):
         fc = self.feat_channels
@@ -280,15 +271,7 @@ class VFNetHead(BaseDenseHead):
                     pts, d, s = pts[topk], d[topk], s[topk]
                 boxes.append(distance2bbox(pts, d, max_shape=meta['img_shape']))
                 scores.append(s)
-            boxes = torch.cat(boxes)
-            if rescale:
-                boxes = boxes / boxes.new_tensor(np.asarray(meta['scale_factor'], dtype=np.float32))
-            scores = torch.cat(scores)
-            scores = torch.cat([scores, scores.new_zeros(scores.shape[0], 1)], dim=1)  # background column
-            if with_nms:
-                results.append(multiclass_nms(boxes, scores, cfg['score_thr'], cfg['nms'], cfg['max_per_img']))
-            else:
-                results.append((boxes, scores))
+            results.append(finish_detections(torch.cat(boxes), torch.cat(scores), meta, cfg, rescale, with_nms))
         return results
 
 

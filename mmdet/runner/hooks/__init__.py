@@ -10,6 +10,7 @@ from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
 
 __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook', 'IterTimerHook', 'LoggerHook',
-           'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook', 'StepLrUpdaterHook',
-           'CyclicLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'PolyLrUpdaterHook', 'FixedLrUpdaterHook',
-           'build_lr_hook', 'OptimizerHook', 'NonFiniteLossError', 'DistSamplerSeedHook', 'SWAHook']
+           'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook',
+           'StepLrUpdaterHook', 'CyclicLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'PolyLrUpdaterHook',
+           'FixedLrUpdaterHook', 'build_lr_hook', 'OptimizerHook', 'NonFiniteLossError', 'DistSamplerSeedHook',
+           'SWAHook']

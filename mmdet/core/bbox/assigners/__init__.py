@@ -4,4 +4,5 @@ from .max_iou_assigner import MaxIoUAssigner
 from .point_assigner import PointAssigner
 from .point_assign import fcos_assign
 
-__all__ = ['BBOX_ASSIGNERS', 'AssignResult', 'build_assigner', 'ATSSAssigner', 'MaxIoUAssigner', 'PointAssigner', 'fcos_assign']
+__all__ = ['BBOX_ASSIGNERS', 'AssignResult', 'build_assigner', 'ATSSAssigner', 'MaxIoUAssigner', 'PointAssigner',
+           'fcos_assign']
