@@ -28,3 +28,10 @@ def test_nan_loss_stops_naming_the_loss(tmp_path, shapes_data):
     out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', '--no-validate', check=False)
     last = out.stderr.strip().splitlines()[-1]
     assert out.returncode != 0 and 'non-finite loss' in last and 'iteration' in last
+
+
+def test_nonfinite_steps_can_be_skipped_under_amp(tmp_path, shapes_data):
+    extra = "fp16 = dict(loss_scale='dynamic')\noptimizer_config = dict(skip_nonfinite=True)\noptimizer = dict(lr=1e30)\n"
+    cfg = write_user_config(tmp_path / 'skip.py', shapes_data, epochs=1, extra=extra)
+    out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', '--no-validate')
+    assert 'step skipped' in out.stdout + out.stderr and (tmp_path / 'w' / 'epoch_1.pth').is_file()
