@@ -81,6 +81,9 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
     runner.timestamp = timestamp or runner.timestamp
     register_config_hooks(runner, cfg.lr_config, cfg.get('optimizer_config', {}), cfg.get('checkpoint_config'),
                           cfg.get('log_config'), cfg.get('custom_hooks'), by_epoch, distributed)
+    if cfg.get('momentum_config'):
+        logger.warning('momentum_config is not supported by this toolbox and is ignored '
+                       '(no seed config uses it); momentum stays as set in optimizer=')
     eval_hook = _eval_hook(cfg, distributed, by_epoch) if validate else None
     if eval_hook is not None:
         runner.register_hook(eval_hook)
