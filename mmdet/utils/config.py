@@ -5,6 +5,7 @@ A config file is a python file whose top-level names become config keys.
 keys are merged first; a dict in the child is merged recursively into the
 base dict unless it carries ``_delete_=True``.
 """
+import argparse
 import ast
 import copy
 import json
@@ -85,18 +86,14 @@ class ConfigDict(dict):
         return plain(self)
 
 
-def _merge(base, child, where):
-    """Merge ``child`` into a copy of ``base``; dicts merge key by key."""
+def _merge(base, child):
+    """Merge ``child`` into a copy of ``base``: a dict merges into a dict key by
+    key unless it carries ``_delete_=True``; anything else replaces."""
     out = copy.deepcopy(base)
     for k, v in child.items():
         if isinstance(v, dict) and not v.pop(DELETE_KEY, False) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v, f'{where}.{k}')
-        elif isinstance(v, dict) and k in out and not isinstance(out[k], dict) and out[k] is not None:
-            # 2.x allows replacing a non-dict by a dict only explicitly
-            out[k] = v
+            out[k] = _merge(out[k], v)
         else:
-            if isinstance(v, dict):
-                v.pop(DELETE_KEY, None)
             out[k] = v
     return out
 
@@ -164,7 +161,7 @@ def _load(filename, stack=()):
                 raise ConfigError(f'{filename}: keys {sorted(dup)} are defined in more than one _base_ file')
             merged.update(bd)
             texts.append(btext)
-        d = _merge(merged, d, osp.basename(filename))
+        d = _merge(merged, d)
     texts.append(f'# {filename}\n{text}')
     return _strip_delete(d), '\n'.join(texts)
 
@@ -293,7 +290,7 @@ class Config:
                 node[int(leaf)] = ConfigDict._wrap(value)
             elif isinstance(node, dict):
                 if isinstance(value, dict) and isinstance(node.get(leaf), dict) and not value.get(DELETE_KEY):
-                    node[leaf] = _merge(node[leaf], value, full_key)
+                    node[leaf] = _merge(node[leaf], value)
                 else:
                     node[leaf] = value
             else:
@@ -340,19 +337,14 @@ class Config:
         return f'Config (path: {self._filename}): {pprint.pformat(self._cfg_dict.to_dict())}'
 
 
-class DictAction:
+class DictAction(argparse.Action):
     """argparse action for ``--cfg-options k=v k2=[1,2] k3=a,b``."""
 
-    def __new__(cls, *args, **kwargs):
-        import argparse
-
-        class _Action(argparse.Action):
-            def __call__(self, parser, namespace, values, option_string=None):
-                options = {}
-                for kv in values:
-                    if '=' not in kv:
-                        parser.error(f"{option_string}: '{kv}' is not of the form key=value")
-                    key, val = kv.split('=', 1)
-                    options[key] = _parse_value(val)
-                setattr(namespace, self.dest, options)
-        return _Action(*args, **kwargs)
+    def __call__(self, parser, namespace, values, option_string=None):
+        options = {}
+        for kv in values:
+            if '=' not in kv:
+                parser.error(f"{option_string}: '{kv}' is not of the form key=value")
+            key, val = kv.split('=', 1)
+            options[key] = _parse_value(val)
+        setattr(namespace, self.dest, options)

@@ -4,12 +4,11 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 
 from mmdet.ops import build_conv_layer, build_norm_layer
 
 from ..builder import BACKBONES
-from .resnet import ResNet
+from .resnet import ResNet, run_block
 
 
 class Bottle2neck(nn.Module):
@@ -59,8 +58,7 @@ class Bottle2neck(nn.Module):
                 last = self.pool(last)
             out = getattr(self, self.norm3_name)(self.conv3(torch.cat(outs + [last], 1)))
             return out + (x if self.downsample is None else self.downsample(x))
-        out = cp.checkpoint(inner, x, use_reentrant=False) if self.with_cp and x.requires_grad else inner(x)
-        return self.relu(out)
+        return run_block(inner, x, self.with_cp)
 
 
 def make_res2_layer(block, inplanes, planes, num_blocks, stride=1, dilation=1, avg_down=True, conv_cfg=None,

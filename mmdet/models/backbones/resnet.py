@@ -1,11 +1,18 @@
 """ResNet (He et al. 2016) with the MMDetection-2.x layout and options."""
 import torch.nn as nn
+import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.ops import build_conv_layer, build_norm_layer, constant_init, kaiming_init
 
 from ..builder import BACKBONES
+
+
+def run_block(inner, x, with_cp):
+    """``relu(inner(x))``, with ``inner`` recomputed in backward (to save memory) when ``with_cp``."""
+    out = cp.checkpoint(inner, x, use_reentrant=False) if with_cp and x.requires_grad else inner(x)
+    return F.relu(out, inplace=True)
 
 
 class BasicBlock(nn.Module):
@@ -32,8 +39,7 @@ class BasicBlock(nn.Module):
             out = self.relu(getattr(self, self.norm1_name)(self.conv1(x)))
             out = getattr(self, self.norm2_name)(self.conv2(out))
             return out + (x if self.downsample is None else self.downsample(x))
-        out = cp.checkpoint(inner, x, use_reentrant=False) if self.with_cp and x.requires_grad else inner(x)
-        return self.relu(out)
+        return run_block(inner, x, self.with_cp)
 
 
 class Bottleneck(nn.Module):
@@ -73,8 +79,7 @@ class Bottleneck(nn.Module):
             out = self.relu(getattr(self, self.norm2_name)(self.conv2(out)))
             out = getattr(self, self.norm3_name)(self.conv3(out))
             return out + (x if self.downsample is None else self.downsample(x))
-        out = cp.checkpoint(inner, x, use_reentrant=False) if self.with_cp and x.requires_grad else inner(x)
-        return self.relu(out)
+        return run_block(inner, x, self.with_cp)
 
 
 def make_res_layer(block, inplanes, planes, num_blocks, stride=1, dilation=1, avg_down=False,
