@@ -16,11 +16,13 @@ def multiclass_nms(multi_bboxes, multi_scores, score_thr, nms_cfg, max_num=-1, s
     else:
         bboxes = multi_bboxes[:, None].expand(multi_scores.size(0), num_classes, 4)
     scores = multi_scores[:, :-1]
+    # the threshold applies to the class scores; score factors (e.g. ATSS's
+    # centerness) multiply in afterwards, as in 2.x
+    inds = (scores.reshape(-1) > score_thr).nonzero(as_tuple=False).squeeze(1)
     if score_factors is not None:
         scores = scores * score_factors[:, None]
     labels = torch.arange(num_classes, dtype=torch.long, device=scores.device).view(1, -1).expand_as(scores)
     bboxes, scores, labels = bboxes.reshape(-1, 4), scores.reshape(-1), labels.reshape(-1)
-    inds = (scores > score_thr).nonzero(as_tuple=False).squeeze(1)
     bboxes, scores, labels = bboxes[inds], scores[inds], labels[inds]
     if inds.numel() == 0:
         dets = multi_bboxes.new_zeros((0, 5))
