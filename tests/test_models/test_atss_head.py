@@ -57,3 +57,55 @@ def test_centerness_target():
     anchors = torch.tensor([[0., 0., 20., 20.]])  # centre (10, 10)
     gts = torch.tensor([[0., 5., 40., 15.]])  # l 10, r 30, t 5, b 5
     assert ATSSHead.centerness_target(anchors, gts).item() == pytest.approx((10 / 30 * 5 / 5) ** 0.5)
+
+
+def _spy_avg_factors(module, seen, key):
+    def hook(mod, args, kwargs):
+        seen[key] = kwargs.get('avg_factor')
+    module.register_forward_pre_hook(hook, with_kwargs=True)
+
+
+@pytest.mark.parametrize('variant', ['focal', 'raw', 'vfl', 'gfl'])
+def test_second_image_without_gt_counts_as_one_positive(variant):
+    """2.x averages the classification (and centerness) losses over the
+    positives counting at least one per image: a batch whose second image has
+    no gt divides by (positives of the first) + 1, as the original's ATSS heads."""
+    extra = dict(focal={}, raw=dict(type='ATSSRawHead'), vfl=dict(type='ATSSVGFLHead', use_vfl=True),
+                 gfl=dict(type='ATSSVGFLHead', use_gfl=True,
+                          loss_cls_vgfl=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0, loss_weight=1.0)))
+    head = build_head(dict(HEAD, **extra[variant]))
+    seen = {}
+    _spy_avg_factors(head.loss_cls, seen, 'cls')
+    _spy_avg_factors(head.loss_bbox, seen, 'bbox')
+    if head.use_centerness:
+        _spy_avg_factors(head.loss_centerness, seen, 'ctr')
+    torch.manual_seed(0)
+    x = [torch.randn(2, 16, s, s) for s in (16, 8, 4, 2, 1)]
+    metas = [META[0], dict(img_shape=(112, 120, 3), pad_shape=(128, 128, 3), scale_factor=np.ones(4, np.float32))]
+    losses = head.loss(*head(x), [GTS[0], torch.zeros((0, 4))], [LABELS[0], torch.zeros((0,), dtype=torch.long)],
+                       metas)
+    # the positives of the first image alone, with the same features
+    alone = build_head(dict(HEAD, **extra[variant]))
+    alone.load_state_dict(head.state_dict())
+    seen_alone = {}
+    _spy_avg_factors(alone.loss_cls, seen_alone, 'cls')
+    alone.loss(*alone([f[:1] for f in x]), GTS, LABELS, META)
+    num_pos = seen_alone['cls']
+    assert num_pos > 1
+    assert seen['cls'] == num_pos + 1
+    if head.use_centerness:
+        assert seen['ctr'] == num_pos + 1
+    else:  # without centerness, GIoU is averaged the same way
+        assert seen['bbox'] == num_pos + 1
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_original_config_forms_build_the_same_heads():
+    fl = dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0)
+    vgfl = build_head(dict(HEAD, type='ATSSVGFLHead', use_vfl=True, use_gfl=False, loss_cls=fl, loss_cls_vgfl=VFL,
+                           dcn_on_last_conv=False))
+    ours = build_head(dict(HEAD, loss_cls=VFL))
+    assert vgfl.use_vfl and ours.use_vfl and isinstance(vgfl.loss_cls, VarifocalLoss)
+    assert vgfl.state_dict().keys() == ours.state_dict().keys()
+    raw = build_head(dict(HEAD, type='ATSSRawHead'))
+    assert not raw.use_centerness and not hasattr(raw, 'atss_centerness')

@@ -17,11 +17,22 @@ from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
 from .prior_targets import atss_prior_targets, levels_first
 
 
+IOU_AWARE_LOSSES = {'VarifocalLoss': 'vfl', 'QualityFocalLoss': 'gfl'}
+
+
 @HEADS.register_module()
 class ATSSHead(BaseDenseHead):
+    """ATSS with centerness; Focal, Varifocal or Quality Focal classification.
+
+    Config forms of the original repository all work: ``ATSSHead`` (Focal
+    Loss), ``ATSSVGFLHead`` with ``use_vfl=True`` or ``use_gfl=True`` and the
+    IoU-aware loss in ``loss_cls_vgfl``, and ``ATSSRawHead`` (no centerness).
+    A ``loss_cls`` of type VarifocalLoss/QualityFocalLoss selects the same
+    training directly.
+    """
 
     def __init__(self, num_classes, in_channels, stacked_convs=4, feat_channels=256, conv_cfg=None,
-                 norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
+                 norm_cfg=dict(type='GN', num_groups=32, requires_grad=True), dcn_on_last_conv=False,
                  anchor_generator=dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
                                        scales_per_octave=1, strides=[8, 16, 32, 64, 128]),
                  bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
@@ -29,19 +40,25 @@ class ATSSHead(BaseDenseHead):
                  loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
                  loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
                  loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0),
-                 use_centerness=True, use_vfl=None, reg_decoded_bbox=True, train_cfg=None, test_cfg=None,
-                 init_cfg=None):
+                 use_centerness=True, use_vfl=None, use_gfl=None, loss_cls_vgfl=None, reg_decoded_bbox=True,
+                 train_cfg=None, test_cfg=None, init_cfg=None):
         super().__init__()
         self.num_classes, self.in_channels = num_classes, in_channels
         self.stacked_convs, self.feat_channels = stacked_convs, feat_channels
-        self.conv_cfg, self.norm_cfg = conv_cfg, norm_cfg
+        self.conv_cfg, self.norm_cfg, self.dcn_on_last_conv = conv_cfg, norm_cfg, dcn_on_last_conv
         self.cls_out_channels = num_classes
-        # IoU-aware classification targets: Varifocal Loss (VFL) or Quality Focal Loss (GFL)
-        iou_aware = loss_cls['type'] in ('VarifocalLoss', 'QualityFocalLoss')
-        self.use_vfl = iou_aware if use_vfl is None else use_vfl
-        if self.use_vfl != iou_aware:
-            raise ValueError(f"ATSSHead: use_vfl={use_vfl} does not fit loss_cls type '{loss_cls['type']}' "
-                             f'(IoU targets need VarifocalLoss or QualityFocalLoss)')
+        if use_vfl and use_gfl:
+            raise ValueError('ATSSHead: use_vfl and use_gfl are exclusive')
+        if (use_vfl or use_gfl) and loss_cls_vgfl is not None:
+            loss_cls = loss_cls_vgfl  # the original's ATSSVGFLHead form
+        kind = IOU_AWARE_LOSSES.get(loss_cls['type'])
+        for flag, name in ((use_vfl, 'vfl'), (use_gfl, 'gfl')):
+            if flag is not None and bool(flag) != (kind == name):
+                raise ValueError(f"ATSSHead: use_{name}={flag} does not fit the classification loss "
+                                 f"'{loss_cls['type']}' (VFL needs VarifocalLoss, GFL QualityFocalLoss)")
+        # IoU-aware targets: Varifocal Loss (the original silently trained these
+        # configs with Focal Loss; here the config is obeyed) or Quality Focal Loss
+        self.use_vfl, self.use_gfl = kind == 'vfl', kind == 'gfl'
         self.use_centerness = use_centerness
         self.anchor_generator = build_anchor_generator(anchor_generator)
         self.num_anchors = self.anchor_generator.num_base_anchors[0]
@@ -49,9 +66,9 @@ class ATSSHead(BaseDenseHead):
         self.bbox_coder = build_bbox_coder(bbox_coder)
         self.loss_cls = build_loss(loss_cls)
         self.loss_bbox = build_loss(loss_bbox)
-        self.loss_centerness = build_loss(loss_centerness) if use_centerness else None
         if use_centerness and loss_centerness is None:
             raise ValueError('ATSSHead: use_centerness=True needs loss_centerness')
+        self.loss_centerness = build_loss(loss_centerness) if use_centerness else None
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         if train_cfg:
             self.assigner = build_assigner(train_cfg['assigner'])
@@ -62,7 +79,8 @@ class ATSSHead(BaseDenseHead):
     def _init_layers(self):
         self.relu = nn.ReLU(inplace=True)
         self.cls_convs, self.reg_convs = (conv_tower(self.in_channels, self.feat_channels, self.stacked_convs,
-                                                     self.conv_cfg, self.norm_cfg) for _ in range(2))
+                                                     self.conv_cfg, self.norm_cfg,
+                                                     dcn_on_last_conv=self.dcn_on_last_conv) for _ in range(2))
         self.atss_cls = nn.Conv2d(self.feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
         self.atss_reg = nn.Conv2d(self.feat_channels, self.num_anchors * 4, 3, padding=1)
         if self.use_centerness:
@@ -71,7 +89,8 @@ class ATSSHead(BaseDenseHead):
 
     def init_weights(self):
         for m in list(self.cls_convs) + list(self.reg_convs):
-            normal_init(m.conv, std=0.01)
+            if isinstance(m.conv, nn.Conv2d):
+                normal_init(m.conv, std=0.01)
         normal_init(self.atss_cls, std=0.01, bias=bias_init_with_prob(0.01))
         normal_init(self.atss_reg, std=0.01)
         if self.use_centerness:
@@ -115,23 +134,32 @@ class ATSSHead(BaseDenseHead):
         flat_cls = torch.cat([c.float().permute(0, 2, 3, 1).reshape(-1, self.cls_out_channels) for c in cls_scores])
         flat_reg = torch.cat([b.permute(0, 2, 3, 1).reshape(-1, 4) for b in bbox_preds])
         pos = ((labels >= 0) & (labels < self.num_classes)).nonzero(as_tuple=False).squeeze(1)
-        num_total = max(reduce_mean(flat_cls.new_tensor(float(pos.numel()))).item(), 1.0)
+        # 2.x: the average is over positives counting at least one per image,
+        # then over ranks
+        per_img_pos = sum(max(int(((p[1] >= 0) & (p[1] < self.num_classes)).sum()), 1) for p in per_img)
+        num_total = max(reduce_mean(flat_cls.new_tensor(float(per_img_pos))).item(), 1.0)
 
         pos_anchors, pos_gts = anchors[pos], gt_boxes[pos]
         decoded = self.bbox_coder.decode(pos_anchors, flat_reg[pos])
-        centerness_t = self.centerness_target(pos_anchors, pos_gts)
-        weight = centerness_t if self.use_centerness else torch.ones_like(centerness_t)
-        # every rank joins the reduction, positives or not
-        bbox_avg = reduce_mean(weight.sum().detach()).item()
-        bbox_avg = bbox_avg if bbox_avg >= 1e-6 else 1.0
-        if pos.numel() > 0:
-            loss_bbox = self.loss_bbox(decoded, pos_gts, weight=weight, avg_factor=1.0) / bbox_avg
+        if self.use_centerness:
+            # GIoU weighted by the centerness target, averaged by the cross-rank
+            # mean of those weights; every rank joins the reduction
+            centerness_t = self.centerness_target(pos_anchors, pos_gts)
+            bbox_avg = reduce_mean(centerness_t.sum().detach()).item()
+            bbox_avg = bbox_avg if bbox_avg >= 1e-12 else 1.0
+            loss_bbox = (self.loss_bbox(decoded, pos_gts, weight=centerness_t, avg_factor=1.0) / bbox_avg
+                         if pos.numel() > 0 else flat_reg[pos].sum() * 0)
         else:
-            loss_bbox = flat_reg[pos].sum() * 0
+            loss_bbox = (self.loss_bbox(decoded, pos_gts, avg_factor=num_total)
+                         if pos.numel() > 0 else flat_reg[pos].sum() * 0)
         if self.use_vfl:
             targets = torch.zeros_like(flat_cls)
             targets[pos, labels[pos]] = bbox_overlaps(decoded.detach(), pos_gts, is_aligned=True).clamp(min=1e-6)
             loss_cls = self.loss_cls(flat_cls, targets, avg_factor=num_total)
+        elif self.use_gfl:
+            quality = flat_cls.new_zeros(labels.shape)
+            quality[pos] = bbox_overlaps(decoded.detach(), pos_gts, is_aligned=True)
+            loss_cls = self.loss_cls(flat_cls, (labels, quality), weight=label_weights, avg_factor=num_total)
         else:
             loss_cls = self.loss_cls(flat_cls, labels, label_weights, avg_factor=num_total)
         losses = dict(loss_cls=loss_cls, loss_bbox=loss_bbox)
@@ -174,3 +202,25 @@ class ATSSHead(BaseDenseHead):
             results.append(finish_detections(torch.cat(boxes), torch.cat(scores), meta, cfg, rescale, with_nms,
                                              torch.cat(factors) if self.use_centerness else None))
         return results
+
+
+@HEADS.register_module()
+class ATSSVGFLHead(ATSSHead):
+    """The original repository's name for ATSS trained with VFL (``use_vfl``)
+    or GFL's QFL (``use_gfl``), the loss in ``loss_cls_vgfl``."""
+
+    def __init__(self, num_classes, in_channels, use_vfl=False, use_gfl=False,
+                 loss_cls_vgfl=dict(type='VarifocalLoss', use_sigmoid=True, alpha=0.75, gamma=2.0,
+                                    iou_weighted=True, loss_weight=1.0), **kwargs):
+        super().__init__(num_classes, in_channels, use_vfl=use_vfl, use_gfl=use_gfl, loss_cls_vgfl=loss_cls_vgfl,
+                         **kwargs)
+
+
+@HEADS.register_module()
+class ATSSRawHead(ATSSHead):
+    """The original repository's ATSS without the centerness branch."""
+
+    def __init__(self, num_classes, in_channels, **kwargs):
+        if kwargs.pop('use_centerness', False) or kwargs.pop('loss_centerness', None) is not None:
+            raise ValueError('ATSSRawHead has no centerness branch; use ATSSHead for one')
+        super().__init__(num_classes, in_channels, use_centerness=False, loss_centerness=None, **kwargs)

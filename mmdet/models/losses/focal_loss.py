@@ -47,7 +47,8 @@ def quality_focal_loss(pred, target, weight=None, beta=2.0, reduction='mean', av
 
 @LOSSES.register_module()
 class QualityFocalLoss(nn.Module):
-    """QFL on (N, C) logits against (N, C) IoU-aware targets (as VFL takes them)."""
+    """QFL on (N, C) logits against (N, C) IoU-aware targets (as VFL takes them),
+    or against the 2.x tuple ``(labels, quality)`` with per-sample weights (N,)."""
 
     def __init__(self, use_sigmoid=True, beta=2.0, reduction='mean', loss_weight=1.0):
         super().__init__()
@@ -56,5 +57,13 @@ class QualityFocalLoss(nn.Module):
         self.use_sigmoid, self.beta, self.reduction, self.loss_weight = use_sigmoid, beta, reduction, loss_weight
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        if isinstance(target, (tuple, list)):  # 2.x form: (labels (N,), quality (N,)), num_classes = background
+            labels, quality = target
+            dense = pred.new_zeros(pred.shape)
+            pos = ((labels >= 0) & (labels < pred.size(1))).nonzero(as_tuple=False).squeeze(1)
+            dense[pos, labels[pos]] = quality[pos].to(dense.dtype)
+            target = dense
+        if weight is not None and weight.dim() == 1:
+            weight = weight[:, None]
         return self.loss_weight * quality_focal_loss(pred, target, weight, self.beta,
                                                      reduction_override or self.reduction, avg_factor)
