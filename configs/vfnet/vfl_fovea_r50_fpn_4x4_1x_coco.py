@@ -35,6 +35,13 @@ model = dict(
         sigma=0.4,
         with_deform=False,
         loss_cls=dict(
+            type='FocalLoss',
+            use_sigmoid=True,
+            gamma=1.50,
+            alpha=0.4,
+            loss_weight=1.0),
+        use_vfl=True,  # False: the Focal Loss baseline above
+        loss_cls_vfl=dict(
             type='VarifocalLoss',
             use_sigmoid=True,
             alpha=0.75,
@@ -52,3 +59,5 @@ model = dict(
 data = dict(samples_per_gpu=4, workers_per_gpu=4)
 # optimizer
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+optimizer_config = dict(grad_clip=None)
+lr_config = dict(policy='step', warmup='linear', warmup_iters=500, warmup_ratio=0.1, step=[8, 11])

@@ -39,6 +39,13 @@ model = dict(
         point_base_scale=4,
         norm_cfg=norm_cfg,
         loss_cls=dict(
+            type='FocalLoss',
+            use_sigmoid=True,
+            gamma=2.0,
+            alpha=0.25,
+            loss_weight=1.0),
+        use_vfl=True,  # False: the Focal Loss baseline above
+        loss_cls_vfl=dict(
             type='VarifocalLoss',
             use_sigmoid=True,
             alpha=0.75,
@@ -73,3 +80,5 @@ model = dict(
         max_per_img=100))
 data = dict(samples_per_gpu=4, workers_per_gpu=4)
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+optimizer_config = dict(grad_clip=None)
+lr_config = dict(policy='step', warmup='linear', warmup_iters=500, warmup_ratio=0.1, step=[8, 11])

@@ -7,8 +7,8 @@ _base_ = [
 ]
 model = dict(
     bbox_head=dict(
-        loss_cls=dict(
-            _delete_=True,
+        use_vfl=True,  # False: the Focal Loss baseline of _base_/models/retinanet_r50_fpn.py
+        loss_cls_vfl=dict(
             type='VarifocalLoss',
             use_sigmoid=True,
             alpha=0.75,
@@ -17,3 +17,5 @@ model = dict(
             loss_weight=1.0)))
 data = dict(samples_per_gpu=4, workers_per_gpu=4)
 optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+optimizer_config = dict(grad_clip=None)
+lr_config = dict(policy='step', warmup='linear', warmup_iters=500, warmup_ratio=0.1, step=[8, 11])

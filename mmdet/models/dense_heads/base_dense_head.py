@@ -17,6 +17,21 @@ def conv_tower(in_channels, feat_channels, num_convs, conv_cfg=None, norm_cfg=No
                    norm_cfg=norm_cfg, bias=bias) for i in range(num_convs)])
 
 
+def select_vfl(head, loss_cls, use_vfl, loss_cls_vfl):
+    """The classification loss of a head with the VFNet paper's Varifocal Loss
+    option, in either config form: the original's ``use_vfl=True`` with the
+    loss in ``loss_cls_vfl``, or ``loss_cls`` itself a VarifocalLoss.
+    Returns ``(use_vfl, loss config)``."""
+    if use_vfl:
+        if loss_cls_vfl is None:
+            raise ValueError(f'{head}: use_vfl=True needs loss_cls_vfl')
+        loss_cls = loss_cls_vfl
+    is_vfl = loss_cls['type'] == 'VarifocalLoss'
+    if use_vfl is not None and not use_vfl and is_vfl:
+        raise ValueError(f'{head}: use_vfl=False but loss_cls is a VarifocalLoss')
+    return is_vfl, loss_cls
+
+
 def finish_detections(boxes, scores, meta, cfg, rescale, with_nms, score_factors=None):
     """Concatenated per-level boxes (n, 4) and scores (n, C) of one image ->
     ``(dets, labels)`` after NMS, or ``(boxes, scores_with_bg[, factors])``."""

@@ -15,7 +15,7 @@ from mmdet.core import bbox_overlaps, build_assigner, grid_points, valid_grid_fl
 from mmdet.ops import DeformConv2d, bias_init_with_prob, kernel_grid_offset, normal_init
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections, select_vfl
 from .prior_targets import levels_first, scatter_assignment
 
 
@@ -26,6 +26,9 @@ class RepPointsHead(BaseDenseHead):
                  num_points=9, gradient_mul=0.1, point_strides=(8, 16, 32, 64, 128), point_base_scale=4,
                  conv_cfg=None, norm_cfg=None,
                  loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+                 use_vfl=None,
+                 loss_cls_vfl=dict(type='VarifocalLoss', use_sigmoid=True, alpha=0.75, gamma=2.0,
+                                   iou_weighted=True, loss_weight=1.0),
                  loss_bbox_init=dict(type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=0.5),
                  loss_bbox_refine=dict(type='SmoothL1Loss', beta=1.0 / 9.0, loss_weight=1.0),
                  use_grid_points=False, center_init=True, transform_method='moment', moment_mul=0.01,
@@ -43,7 +46,7 @@ class RepPointsHead(BaseDenseHead):
         self.point_base_scale, self.conv_cfg, self.norm_cfg = point_base_scale, conv_cfg, norm_cfg
         self.transform_method, self.moment_mul = transform_method, moment_mul
         self.cls_out_channels = num_classes
-        self.use_vfl = loss_cls['type'] == 'VarifocalLoss'
+        self.use_vfl, loss_cls = select_vfl('RepPointsHead', loss_cls, use_vfl, loss_cls_vfl)
         self.loss_cls = build_loss(loss_cls)
         self.loss_bbox_init, self.loss_bbox_refine = build_loss(loss_bbox_init), build_loss(loss_bbox_refine)
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
@@ -190,8 +193,8 @@ class RepPointsHead(BaseDenseHead):
         if self.use_vfl:
             pos = ((labels >= 0) & (labels < self.num_classes)).nonzero(as_tuple=False).squeeze(1)
             targets = torch.zeros_like(flat_cls)
-            targets[pos, labels[pos]] = bbox_overlaps(box_refine[pos].detach(), gt_refine[pos],
-                                                      is_aligned=True).clamp(min=1e-6)
+            # no clamp (as the original): a refined box missing its gt is a VFL negative
+            targets[pos, labels[pos]] = bbox_overlaps(box_refine[pos].detach(), gt_refine[pos], is_aligned=True)
             loss_cls = self.loss_cls(flat_cls, targets, weight=label_weights[:, None], avg_factor=n_refine)
         else:
             loss_cls = self.loss_cls(flat_cls, labels, label_weights, avg_factor=n_refine)

@@ -12,7 +12,7 @@ from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, bu
 from mmdet.ops import bias_init_with_prob, normal_init
 
 from ..builder import HEADS, build_loss
-from .base_dense_head import BaseDenseHead, conv_tower, finish_detections
+from .base_dense_head import BaseDenseHead, conv_tower, finish_detections, select_vfl
 from .prior_targets import levels_first, max_iou_prior_targets
 
 
@@ -25,6 +25,9 @@ class RetinaHead(BaseDenseHead):
                  bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
                                  target_stds=[1.0, 1.0, 1.0, 1.0]),
                  loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25, loss_weight=1.0),
+                 use_vfl=None,
+                 loss_cls_vfl=dict(type='VarifocalLoss', use_sigmoid=True, alpha=0.75, gamma=2.0,
+                                   iou_weighted=True, loss_weight=1.0),
                  loss_bbox=dict(type='L1Loss', loss_weight=1.0), reg_decoded_bbox=False, train_cfg=None,
                  test_cfg=None, init_cfg=None):
         super().__init__()
@@ -35,7 +38,7 @@ class RetinaHead(BaseDenseHead):
         self.anchor_generator = build_anchor_generator(anchor_generator)
         self.num_anchors = self.anchor_generator.num_base_anchors[0]
         self.bbox_coder = build_bbox_coder(bbox_coder)
-        self.use_vfl = loss_cls['type'] == 'VarifocalLoss'
+        self.use_vfl, loss_cls = select_vfl('RetinaHead', loss_cls, use_vfl, loss_cls_vfl)
         self.loss_cls, self.loss_bbox = build_loss(loss_cls), build_loss(loss_bbox)
         self.reg_decoded_bbox = reg_decoded_bbox
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
@@ -83,7 +86,8 @@ class RetinaHead(BaseDenseHead):
         if self.use_vfl:
             targets = torch.zeros_like(flat_cls)
             decoded = self.bbox_coder.decode(anchors[pos], flat_reg[pos].detach())
-            targets[pos, labels[pos]] = bbox_overlaps(decoded, gt_boxes[pos], is_aligned=True).clamp(min=1e-6)
+            # no clamp: a positive whose box misses its gt entirely is a VFL negative, as in the original
+            targets[pos, labels[pos]] = bbox_overlaps(decoded, gt_boxes[pos], is_aligned=True)
             loss_cls = self.loss_cls(flat_cls, targets, weight=label_weights[:, None], avg_factor=num_total)
         else:
             loss_cls = self.loss_cls(flat_cls, labels, label_weights, avg_factor=num_total)

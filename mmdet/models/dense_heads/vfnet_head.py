@@ -44,6 +44,7 @@ def star_dcn_offset(bbox_pred, gradient_mul, stride, base_offset):
 
 @HEADS.register_module()
 class VFNetHead(BaseDenseHead):
+    has_refine = True  # star-shaped deformable conv + box refinement
 
     def __init__(self, num_classes, in_channels, feat_channels=256, stacked_convs=3,
                  strides=(8, 16, 32, 64, 128),
@@ -81,7 +82,9 @@ class VFNetHead(BaseDenseHead):
         self.use_sigmoid_cls = True
         self.cls_out_channels = num_classes
         self.loss_bbox = build_loss(loss_bbox)
-        self.loss_bbox_refine = build_loss(loss_bbox_refine)
+        if loss_bbox_refine is None and self.has_refine:
+            raise ValueError(f'{type(self).__name__} needs loss_bbox_refine (the refined box loss)')
+        self.loss_bbox_refine = build_loss(loss_bbox_refine) if loss_bbox_refine is not None else None
         self.use_atss = use_atss
         self.anchor_generator = build_anchor_generator(anchor_generator)
         self.anchor_center_offset = anchor_generator.get('center_offset', 0.0)
@@ -281,7 +284,14 @@ class VFNetRawHead(VFNetHead):
     "raw" ablation): a plain 3x3 ``vfnet_cls_conv`` before the classifier, the
     initial box is the output, and VFL's IoU target is the initial box's IoU.
     ``forward`` returns ``(cls_scores, bbox_preds)``; the losses are
-    ``loss_cls`` and ``loss_bbox``."""
+    ``loss_cls`` and ``loss_bbox``.  As in the original, it trains with Focal
+    Loss (``loss_cls_fl``) unless ``use_vfl=True``."""
+    has_refine = False
+
+    def __init__(self, num_classes, in_channels, use_vfl=False, loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+                 loss_bbox_refine=None, **kwargs):
+        super().__init__(num_classes, in_channels, use_vfl=use_vfl, loss_bbox=loss_bbox,
+                         loss_bbox_refine=loss_bbox_refine, **kwargs)
 
     def _init_layers(self):
         fc = self.feat_channels
