@@ -1,4 +1,12 @@
-# VFNet without the star-shaped deformable conv and the box refinement:
-# the IoU-aware classification score trained with Varifocal Loss on its own
+# "Raw" VFNet: FCOS + ATSS without centerness, no star-shaped deformable conv,
+# no box refinement, trained with Focal Loss (use_vfl=True switches to VFL on the
+# initial box's IoU).  The baseline of the VFNet paper's ablations; as in the
+# original repository it has no SWA stage.
 _base_ = './vfnet_r50_fpn_1x_coco.py'
-model = dict(bbox_head=dict(type='VFNetRawHead'))
+model = dict(
+    bbox_head=dict(
+        type='VFNetRawHead',
+        use_vfl=False,
+        loss_bbox=dict(type='GIoULoss', loss_weight=2.0),
+        loss_bbox_refine=None))
+swa_training = False
