@@ -6,7 +6,9 @@ swa_load_from = 'best_bbox_mAP.pth'
 swa_resume_from = None
 
 # swa optimizer
-swa_optimizer = dict(_delete_=True, type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001)
+swa_optimizer = dict(
+    _delete_=True, type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001,
+    paramwise_cfg=dict(bias_lr_mult=2., bias_decay_mult=0.))
 swa_optimizer_config = dict(grad_clip=dict(max_norm=35, norm_type=2))
 
 # swa learning policy: one cosine-shaped decay from lr to 0.01 * lr per epoch

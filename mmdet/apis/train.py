@@ -49,6 +49,10 @@ def _eval_hook(cfg, distributed, by_epoch):
                               dist=distributed, shuffle=False)
     eval_cfg = dict(cfg.get('evaluation', {}))
     eval_cfg['by_epoch'] = by_epoch
+    if cfg.get('swa_training') and str(cfg.get('swa_load_from', '')).startswith('best_bbox_mAP'):
+        # as the original, the main stage keeps its best model for the SWA stage
+        # even when the config's evaluation does not ask for it
+        eval_cfg.setdefault('save_best', 'bbox_mAP')
     return EvalHook(loader, distributed=distributed, **eval_cfg)
 
 

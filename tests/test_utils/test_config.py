@@ -69,8 +69,8 @@ def test_seed_config_values():
                                            paramwise_cfg=dict(bias_lr_mult=2., bias_decay_mult=0.))
     assert cfg.lr_config.warmup_ratio == 0.1 and cfg.lr_config.step == [8, 11]
     assert cfg.data.train.ann_file == 'data/coco/annotations/instances_train2017.json'
-    assert cfg.swa_training is True and cfg.swa_optimizer.to_dict() == dict(type='SGD', lr=0.01, momentum=0.9,
-                                                                              weight_decay=0.0001)
+    assert cfg.swa_training is True and cfg.swa_optimizer.to_dict() == dict(
+        type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001, paramwise_cfg=dict(bias_lr_mult=2., bias_decay_mult=0.))
 
 
 @pytest.mark.parametrize('path', sorted(glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)))
