@@ -6,7 +6,6 @@ import textwrap
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED = osp.join(osp.dirname(ROOT), 'shared')
 sys.path.insert(0, ROOT)
 
 
