@@ -155,8 +155,9 @@ class VFNetHead(BaseDenseHead):
 
     # ----------------------------------------------------------------- targets
     def get_points(self, featmap_sizes, dtype, device):
-        """Per level (h*w, 2) points: grid*stride (+0 with ATSS, +stride//2 FCOS-style)."""
-        return [grid_points(size, s, self.anchor_center_offset if self.use_atss else s // 2, dtype, device)
+        """Per level (h*w, 2) points: grid*stride, + stride * anchor center_offset with ATSS (0 in every
+        config), + stride // 2 FCOS-style."""
+        return [grid_points(size, s, s * self.anchor_center_offset if self.use_atss else s // 2, dtype, device)
                 for size, s in zip(featmap_sizes, self.strides)]
 
     def get_targets(self, featmap_sizes, points, gt_bboxes, gt_labels, img_metas, gt_bboxes_ignore=None):
