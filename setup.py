@@ -26,7 +26,9 @@ setup(
     python_requires='>=3.10',
     install_requires=read_requirements('runtime.txt'),
     extras_require={'tests': read_requirements('tests.txt'), 'optional': read_requirements('optional.txt'),
-                    'all': read_requirements('tests.txt') + read_requirements('optional.txt')},
+                    'deploy': read_requirements('deploy.txt'),
+                    'all': read_requirements('tests.txt') + read_requirements('optional.txt')
+                    + read_requirements('deploy.txt')},
     classifiers=[
         'Programming Language :: Python :: 3.10',
         'Programming Language :: Python :: 3.11',

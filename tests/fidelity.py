@@ -75,7 +75,8 @@ def deterministic_value(key, shape):
 
 def fill_deterministic(model):
     sd = model.state_dict()
-    model.load_state_dict({k: torch.from_numpy(np.asarray(deterministic_value(k, v.shape))).to(v.dtype) for k, v in sd.items()})
+    model.load_state_dict({k: torch.from_numpy(np.asarray(deterministic_value(k, v.shape))).to(v.dtype)
+                           for k, v in sd.items()})
 
 
 def sketch(key, grad, width=16):
@@ -200,7 +201,8 @@ def run_case(path):
             continue
         v = _total(v)
         total = total + v
-        yield f'{name} {k}', rel_err(v.detach().numpy(), case[k]) < 1e-4, f'{float(v.detach()):.6g} vs {float(case[k]):.6g}'
+        yield (f'{name} {k}', rel_err(v.detach().numpy(), case[k]) < 1e-4,
+               f'{float(v.detach()):.6g} vs {float(case[k]):.6g}')
     grad_keys = [k for k in keys if k.startswith('grad.')]
     if grad_keys and torch.is_tensor(total):
         total.backward()

@@ -140,3 +140,23 @@ def test_truncated_image_named_in_failure(tmp_path, shapes_data):
     out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', '--no-validate', check=False)
     assert out.returncode != 0
     assert 'train_00003.jpg' in '\n'.join(out.stderr.strip().splitlines()[-3:])
+
+
+def test_onnx_export_verify_evaluate_and_demo(trained, shapes_data, tmp_path):
+    """pytorch2onnx.py --verify, then tools/deployment/test.py --eval bbox gives
+    the PyTorch model's numbers, and the image demo runs the .onnx."""
+    pytest.importorskip('onnxruntime', reason='the deploy extra is not installed: pip install -e ".[deploy]"')
+    pytest.importorskip('onnxscript', reason='the deploy extra is not installed: pip install -e ".[deploy]"')
+    ckpt, onnx_file = trained['work'] / 'epoch_2.pth', tmp_path / 'model.onnx'
+    img = next(iter(sorted((osp.join(shapes_data, 'val', f) for f in os.listdir(osp.join(shapes_data, 'val'))))))
+    out = py('tools/deployment/pytorch2onnx.py', trained['cfg'], ckpt, '--output-file', onnx_file, '--shape', 128, 160,
+             '--dynamic-export', '--verify', '--test-img', img)
+    assert 'verify on' in out.stdout and 'OK' in out.stdout, out.stdout
+    torch_eval = py('tools/test.py', trained['cfg'], ckpt, '--eval', 'bbox')
+    onnx_eval = py('tools/deployment/test.py', trained['cfg'], onnx_file, '--eval', 'bbox')
+    copy = r"'bbox_mAP_copypaste': '([^']+)'"
+    assert bbox_map(onnx_eval.stdout) > 0
+    assert re.search(copy, onnx_eval.stdout).group(1) == re.search(copy, torch_eval.stdout).group(1)
+    demo = py('demo/image_demo.py', img, trained['cfg'], onnx_file, '--backend', 'onnxruntime', '--score-thr', '0.1',
+              '--out-file', tmp_path / 'onnx_demo.jpg')
+    assert (tmp_path / 'onnx_demo.jpg').is_file() and 'drawn to' in demo.stdout
