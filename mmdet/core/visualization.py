@@ -36,3 +36,24 @@ def imshow_det_bboxes(img, bboxes, labels, class_names=None, score_thr=0, thickn
         if not cv2.imwrite(out_file, img):
             raise OSError(f'could not write {out_file}')
     return img
+
+
+def imshow_gt_det_bboxes(img, gt_bboxes, gt_labels, result, class_names=None, score_thr=0.3, out_file=None,
+                         gt_color=(0, 200, 0)):
+    """Ground truth (boxes of ``gt_color``, labelled ``GT name``) and a 2.x
+    ``result`` (per class (k, 5)) drawn on one image."""
+    dets = np.vstack(result) if len(result) else np.zeros((0, 5), np.float32)
+    labels = np.concatenate([np.full(len(r), i, dtype=np.int64) for i, r in enumerate(result)]) \
+        if len(result) else np.zeros(0, np.int64)
+    drawn = imshow_det_bboxes(img, dets, labels, class_names=class_names, score_thr=score_thr)
+    for box, label in zip(np.asarray(gt_bboxes).reshape(-1, 4), np.asarray(gt_labels).reshape(-1)):
+        x1, y1, x2, y2 = (int(round(v)) for v in box)
+        cv2.rectangle(drawn, (x1, y1), (x2, y2), gt_color, 1)
+        name = class_names[int(label)] if class_names is not None else f'cls {int(label)}'
+        cv2.putText(drawn, f'GT {name}', (x1, min(y2 + 12, drawn.shape[0] - 2)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    gt_color, 1, cv2.LINE_AA)
+    if out_file is not None:
+        os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+        if not cv2.imwrite(out_file, drawn):
+            raise OSError(f'could not write {out_file}')
+    return drawn

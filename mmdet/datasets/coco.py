@@ -131,7 +131,9 @@ class CocoDataset(CustomDataset):
         return files, tmp_dir
 
     def evaluate(self, results, metric='bbox', logger=None, jsonfile_prefix=None, classwise=False,
-                 proposal_nums=(100, 300, 1000), iou_thrs=None, metric_items=None):
+                 proposal_nums=(100, 300, 1000), iou_thrs=None, metric_items=None, backend=None):
+        """COCO box AP; ``backend`` 'faster-coco-eval' or 'pycocotools' (default: the
+        first installed; both give the same numbers)."""
         metrics = metric if isinstance(metric, list) else [metric]
         unknown = [m for m in metrics if m != 'bbox']
         if unknown:
@@ -143,4 +145,4 @@ class CocoDataset(CustomDataset):
             with open(f'{jsonfile_prefix}.bbox.json', 'w') as f:
                 json.dump(dets, f)
         return coco_bbox_eval(self.coco, dets, self.img_ids, self.cat_ids, self.CLASSES, classwise,
-                              proposal_nums, iou_thrs, logger)
+                              proposal_nums, iou_thrs, logger, backend)

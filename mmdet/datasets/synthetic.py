@@ -111,3 +111,82 @@ def make_shapes_dataset(out_dir, num_train=400, num_val=100, seed=0, **image_kwa
                            info=dict(description=f'VFNet shapes dataset, seed {seed}')), f)
         paths.append(path)
     return paths
+
+
+def coco_to_voc(coco_dir, out_dir, year='2007', difficult_every=0):
+    """Re-lay a :func:`make_shapes_dataset` directory out as a Pascal VOC devkit:
+    ``VOC<year>/{JPEGImages,Annotations}``, ``ImageSets/Main/{trainval,test}.txt``
+    (from the train and val splits).  With ``difficult_every=k`` every k-th object
+    is marked difficult.  Returns the ``VOC<year>`` directory."""
+    import shutil
+    from xml.sax.saxutils import escape
+    root = osp.join(out_dir, f'VOC{year}')
+    for sub in ('JPEGImages', 'Annotations', osp.join('ImageSets', 'Main')):
+        os.makedirs(osp.join(root, sub), exist_ok=True)
+    count = 0
+    for split, voc_split in (('train', 'trainval'), ('val', 'test')):
+        with open(osp.join(coco_dir, 'annotations', f'instances_{split}.json')) as f:
+            coco = json.load(f)
+        names = {c['id']: c['name'] for c in coco['categories']}
+        by_image = {}
+        for a in coco['annotations']:
+            by_image.setdefault(a['image_id'], []).append(a)
+        ids = []
+        for im in coco['images']:
+            img_id = osp.splitext(im['file_name'])[0]
+            ids.append(img_id)
+            shutil.copyfile(osp.join(coco_dir, split, im['file_name']), osp.join(root, 'JPEGImages', f'{img_id}.jpg'))
+            objs = []
+            for a in by_image.get(im['id'], []):
+                count += 1
+                x, y, w, h = a['bbox']
+                hard = int(difficult_every > 0 and count % difficult_every == 0)
+                objs.append(f"  <object><name>{escape(names[a['category_id']])}</name><difficult>{hard}</difficult>"
+                            f'<bndbox><xmin>{round(x)}</xmin><ymin>{round(y)}</ymin><xmax>{round(x + w)}</xmax>'
+                            f'<ymax>{round(y + h)}</ymax></bndbox></object>')
+            xml = (f"<annotation><filename>{img_id}.jpg</filename><size><width>{im['width']}</width>"
+                   f"<height>{im['height']}</height><depth>3</depth></size>\n" + '\n'.join(objs) + '\n</annotation>\n')
+            with open(osp.join(root, 'Annotations', f'{img_id}.xml'), 'w') as f:
+                f.write(xml)
+        with open(osp.join(root, 'ImageSets', 'Main', f'{voc_split}.txt'), 'w') as f:
+            f.write('\n'.join(ids) + '\n')
+    return root
+
+
+def synthetic_detection_set(num_images, num_classes=80, dets_per_image=100, gts_per_image=7, seed=0,
+                            size=(480, 640)):
+    """A COCO-format ground truth (dict) and 2.x-format results (per image, per
+    class (k, 5)) for evaluation tests and benchmarks, no images needed.
+
+    Detections are jittered copies of the gts (some good, some poor) plus random
+    boxes, so the numbers are neither 0 nor 1 and every area range is present."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    images, annotations, results = [], [], []
+    for i in range(num_images):
+        images.append(dict(id=i + 1, file_name=f'{i:06d}.jpg', height=h, width=w))
+        n = rng.integers(1, gts_per_image + 1)
+        sizes = np.exp(rng.uniform(np.log(8), np.log(min(h, w) * 0.8), size=(n, 2)))
+        xy = rng.uniform(0, 1, size=(n, 2)) * (np.array([w, h]) - sizes)
+        gts = np.concatenate([xy, xy + sizes], 1)
+        labels = rng.integers(0, num_classes, n)
+        for box, label in zip(gts, labels):
+            annotations.append(dict(id=len(annotations) + 1, image_id=i + 1, category_id=int(label) + 1,
+                                    bbox=[float(box[0]), float(box[1]), float(box[2] - box[0]),
+                                          float(box[3] - box[1])],
+                                    area=float((box[2] - box[0]) * (box[3] - box[1])), iscrowd=0))
+        k = dets_per_image
+        src = rng.integers(0, n, k)
+        jitter = rng.normal(0, 0.15, size=(k, 4)) * np.repeat(sizes[src], 2, axis=0).reshape(k, 4)
+        boxes = gts[src] + jitter
+        rand = rng.random(k) < 0.4  # some detections anywhere
+        rxy = rng.uniform(0, 1, size=(rand.sum(), 2)) * np.array([w, h])
+        boxes[rand] = np.concatenate([rxy, rxy + rng.uniform(8, 200, size=(rand.sum(), 2))], 1)
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, w)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, h)
+        det_labels = np.where(rng.random(k) < 0.8, labels[src], rng.integers(0, num_classes, k))
+        scores = np.where(rand, rng.uniform(0, 0.5, k), rng.uniform(0.2, 1.0, k))
+        dets = np.concatenate([boxes, scores[:, None]], 1).astype(np.float32)
+        results.append([dets[det_labels == c] for c in range(num_classes)])
+    categories = [dict(id=c + 1, name=f'class_{c}') for c in range(num_classes)]
+    return dict(images=images, annotations=annotations, categories=categories), results

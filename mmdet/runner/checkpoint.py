@@ -90,11 +90,16 @@ def load_checkpoint(model, filename, map_location='cpu', strict=False, logger=No
         p = prefix if prefix.endswith('.') else prefix + '.'
         sd = OrderedDict((k[len(p):], v) for k, v in sd.items() if k.startswith(p))
     target = model.module if hasattr(model, 'module') else model
-    missing, unexpected = _load_matching(target, sd, strict, filename)
-    if (missing or unexpected) and logger is not None:
+    missing, unexpected, mismatched = _load_matching(target, sd, strict, filename)
+    if logger is not None:
         from mmdet.utils import print_log
-        print_log(f'loaded {filename}: missing keys {missing[:10]}{"..." if len(missing) > 10 else ""}, '
-                  f'unexpected keys {unexpected[:10]}{"..." if len(unexpected) > 10 else ""}', logger)
+        if mismatched:
+            # e.g. fine-tuning a COCO checkpoint on a dataset with another class count
+            print_log(f'loaded {filename} except {len(mismatched)} tensors whose shape differs from the model '
+                      f'(left as initialised): {"; ".join(mismatched)}', logger)
+        if missing or unexpected:
+            print_log(f'loaded {filename}: missing keys {missing[:10]}{"..." if len(missing) > 10 else ""}, '
+                      f'unexpected keys {unexpected[:10]}{"..." if len(unexpected) > 10 else ""}', logger)
     return ckpt
 
 
@@ -110,7 +115,7 @@ def _load_matching(module, sd, strict, filename):
     if shape_mismatch:
         sd = {k: v for k, v in sd.items() if not (k in own and own[k].shape != v.shape)}
     module.load_state_dict(sd, strict=False)
-    return missing, unexpected + shape_mismatch
+    return missing, unexpected, shape_mismatch
 
 
 def rng_state():

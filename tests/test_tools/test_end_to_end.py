@@ -160,3 +160,35 @@ def test_onnx_export_verify_evaluate_and_demo(trained, shapes_data, tmp_path):
     demo = py('demo/image_demo.py', img, trained['cfg'], onnx_file, '--backend', 'onnxruntime', '--score-thr', '0.1',
               '--out-file', tmp_path / 'onnx_demo.jpg')
     assert (tmp_path / 'onnx_demo.jpg').is_file() and 'drawn to' in demo.stdout
+
+
+def test_analysis_tools_on_saved_results(trained, shapes_data, tmp_path):
+    """eval_metric.py equals tools/test.py; analyze_results.py, coco_error_analysis.py
+    and browse_dataset.py write images that open."""
+    import cv2
+    ckpt = trained['work'] / 'epoch_2.pth'
+    pkl, prefix = tmp_path / 'res.pkl', tmp_path / 'res'
+    direct = py('tools/test.py', trained['cfg'], ckpt, '--eval', 'bbox', '--out', pkl)
+    py('tools/test.py', trained['cfg'], ckpt, '--format-only', '--eval-options', f'jsonfile_prefix={prefix}')
+    again = py('tools/analysis_tools/eval_metric.py', trained['cfg'], pkl, '--eval', 'bbox')
+    copy = r"'bbox_mAP_copypaste': '([^']+)'"
+    assert re.search(copy, again.stdout).group(1) == re.search(copy, direct.stdout).group(1)
+
+    out = py('tools/analysis_tools/analyze_results.py', trained['cfg'], pkl, tmp_path / 'ana', '--topk', 2)
+    for kind in ('good', 'bad'):
+        files = sorted((tmp_path / 'ana' / kind).iterdir())
+        assert len(files) == 2 and all(cv2.imread(str(f)) is not None for f in files)
+    assert 'best and 2 worst' in out.stdout
+
+    err = py('tools/analysis_tools/coco_error_analysis.py', f'{prefix}.bbox.json', tmp_path / 'err',
+             '--ann', osp.join(shapes_data, 'annotations', 'instances_val.json'))
+    pngs = sorted(p.name for p in (tmp_path / 'err' / 'bbox').iterdir())
+    assert 'allclass-allarea-bbox.png' in pngs and 'ellipse-small-bbox.png' in pngs
+    assert cv2.imread(str(tmp_path / 'err' / 'bbox' / 'allclass-allarea-bbox.png')) is not None
+    rows = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in err.stdout.splitlines()
+            if line.split() and line.split()[0] in ('ellipse', 'rectangle', 'triangle', 'allclass')}
+    assert all(r[-1] == 1.0 and r == sorted(r) for r in rows.values())  # each layer relaxes the previous
+
+    browse = py('tools/misc/browse_dataset.py', trained['cfg'], '--output-dir', tmp_path / 'browse', '--limit', 3)
+    drawn = sorted((tmp_path / 'browse').iterdir())
+    assert len(drawn) == 3 and cv2.imread(str(drawn[0])) is not None and '3 samples' in browse.stdout
