@@ -1,5 +1,6 @@
 """COCO box evaluation with pycocotools, printed as the 2.x tables."""
 import contextlib
+import gc
 import io
 import itertools
 
@@ -12,14 +13,34 @@ METRIC_NAMES = ['mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l']
 
 
 def results_to_coco_json(results, img_ids, cat_ids):
-    """2.x results (per image, per class (k, 5) xyxy+score) -> COCO detection dicts."""
-    out = []
+    """2.x results (per image, per class (k, 5) xyxy+score) -> COCO detection dicts
+    (widths and heights computed in the results' own precision, as 2.x)."""
+    cat_ids = np.asarray(cat_ids, dtype=np.float64)
+    rows = []
     for img_id, per_class in zip(img_ids, results):
-        for label, dets in enumerate(per_class):
-            for x1, y1, x2, y2, score in np.asarray(dets).reshape(-1, 5):
-                out.append(dict(image_id=int(img_id), category_id=int(cat_ids[label]),
-                                bbox=[float(x1), float(y1), float(x2 - x1), float(y2 - y1)], score=float(score)))
-    return out
+        blocks = [np.asarray(d).reshape(-1, 5) for d in per_class]
+        counts = [len(b) for b in blocks]
+        if not sum(counts):
+            continue
+        dets = np.concatenate(blocks)
+        rows.append(np.column_stack([np.full(len(dets), img_id, np.float64), np.repeat(cat_ids[:len(blocks)], counts),
+                                     dets[:, :2], dets[:, 2:4] - dets[:, :2], dets[:, 4]]))
+    if not rows:
+        return []
+    with _gc_paused():  # millions of small objects: the cyclic GC would rescan them again and again
+        return [dict(image_id=int(i), category_id=int(c), bbox=[x, y, w, h], score=sc)
+                for i, c, x, y, w, h, sc in np.concatenate(rows).tolist()]
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def coco_backend(name=None):
@@ -93,13 +114,14 @@ def coco_bbox_eval(coco_gt, dets_json, img_ids, cat_ids, class_names, classwise=
         eval_results['bbox_mAP_copypaste'] = ' '.join(['0.000'] * 6)
         return eval_results
     backend = coco_backend(backend)
-    coco_eval = _cocoeval(backend, coco_gt, dets_json)
+    with _gc_paused():
+        coco_eval = _cocoeval(backend, coco_gt, dets_json)
     coco_eval.params.catIds = list(cat_ids)
     coco_eval.params.imgIds = list(img_ids)
     coco_eval.params.maxDets = list(proposal_nums)
     if iou_thrs is not None:
         coco_eval.params.iouThrs = np.asarray(iou_thrs)
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), _gc_paused():
         coco_eval.evaluate()
         coco_eval.accumulate()
     stats, text = summarize_coco(coco_eval.eval, coco_eval.params)
