@@ -35,7 +35,7 @@ def parse_args(argv=None):
     p.add_argument('--tmpdir', help='(accepted; results are gathered in memory)')
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options')
     p.add_argument('--eval-options', nargs='+', action=DictAction, help='e.g. classwise=True jsonfile_prefix=./res')
-    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -30,7 +30,7 @@ def parse_args(argv=None):
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms (cuDNN and torch)')
     p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options',
                    help='override config settings, e.g. data.samples_per_gpu=4 optimizer.lr=0.005')
-    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none', help='job launcher')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

@@ -8,8 +8,10 @@ Pretrained names resolve without the network:
 import glob
 import os
 import os.path as osp
+import pickle
 import random
 import time
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -56,12 +58,85 @@ def resolve_pretrained(name):
     return path
 
 
-def _torch_load(path, map_location):
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as first:  # original 2.x checkpoints may pickle numpy / mmcv objects in meta
+def _numpy_safe_globals():
+    """The numpy objects 2.x checkpoints keep in their meta (arrays, scalars, dtypes)."""
+    out = [np.ndarray, np.dtype]
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         try:
-            return torch.load(path, map_location=map_location, weights_only=False)
+            m = __import__(mod, fromlist=['_reconstruct', 'scalar'])
+            out += [m._reconstruct, m.scalar]
+        except (ImportError, AttributeError):
+            pass
+    out += [type(np.dtype(t)) for t in ('f2', 'f4', 'f8', 'i1', 'i2', 'i4', 'i8', 'u1', 'u2', 'u4', 'u8', '?')]
+    return out
+
+
+class _InertObject:
+    """Stands in for a class whose module is not importable or not trusted (e.g.
+    ``mmcv.Config`` in an original checkpoint's meta): it keeps what the pickle
+    gives it and does nothing else."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs, self.state = args, kwargs, None
+
+    def __setstate__(self, state):
+        self.state = state
+
+    def __repr__(self):
+        return f'<stand-in for {type(self).__module__}.{type(self).__qualname__}>'
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles tensors, containers and numpy values for real, and every other
+    class as an inert stand-in: no function or class from the file runs."""
+    stand_ins = {}
+
+    def find_class(self, module, name):
+        if module == 'collections' and name == 'OrderedDict':
+            return OrderedDict
+        if module == 'torch._utils' and name.startswith('_rebuild_'):
+            return getattr(torch._utils, name)
+        if module == 'torch' and (name.endswith('Storage') or name in ('Size', 'device', 'dtype')):
+            return getattr(torch, name)
+        if module in ('torch.storage', 'torch') and name == 'UntypedStorage':
+            return torch.UntypedStorage
+        if module.startswith('numpy') and name in ('_reconstruct', 'scalar', 'ndarray', 'dtype') or \
+                module == 'numpy.dtypes':
+            return getattr(__import__(module, fromlist=[name]), name)
+        if module == '_codecs' and name == 'encode':  # how bytes inside numpy scalars are pickled
+            import codecs
+            return codecs.encode
+        if module == 'builtins' and name in ('set', 'frozenset', 'tuple', 'list', 'dict', 'int', 'float', 'str',
+                                             'bytes', 'bool', 'complex', 'slice', 'range'):
+            return getattr(__import__('builtins'), name)
+        key = (module, name)
+        if key not in self.stand_ins:
+            self.stand_ins[key] = type(name, (_InertObject,), {'__module__': module, '__qualname__': name})
+            warnings.warn(f'checkpoint meta holds {module}.{name}, which is not loaded (kept as an inert stand-in; '
+                          'no code from the file is run)')
+        return self.stand_ins[key]
+
+
+class _SafePickleModule:
+    """What ``torch.load(pickle_module=...)`` needs: ``Unpickler`` and ``load``."""
+    Unpickler = _SafeUnpickler
+    __name__ = 'mmdet_safe_pickle'
+
+    @staticmethod
+    def load(f, **kwargs):
+        return _SafeUnpickler(f, **kwargs).load()
+
+
+def _torch_load(path, map_location):
+    """``weights_only`` loading with numpy values allowed; checkpoints whose meta
+    pickles other objects (mmcv's Config, ...) are read with an unpickler that
+    replaces those by inert stand-ins.  Never executes code from the file."""
+    try:
+        with torch.serialization.safe_globals(_numpy_safe_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as first:
+        try:
+            return torch.load(path, map_location=map_location, weights_only=False, pickle_module=_SafePickleModule)
         except Exception as e:
             raise RuntimeError(f'cannot read checkpoint {path}: {type(e).__name__}: {e}') from first
 
@@ -159,3 +234,27 @@ def link_latest(work_dir, filename, latest='latest.pth'):
         import shutil
         shutil.copyfile(filename, tmp)
     os.replace(tmp, dst)
+
+
+# what only resuming needs; a published model keeps its classes, config and versions
+TRAINING_ONLY_KEYS = ('optimizer', 'amp_scaler', 'lr_scheduler')
+TRAINING_ONLY_META = ('rng', 'iter', 'hook_msgs', 'seed')
+
+
+def publish_checkpoint(in_file, out_file):
+    """Write ``in_file`` without optimizer and training-only state to
+    ``<out_file stem>-<first 8 hex of its sha256>.pth`` (MMDetection 2.x's
+    naming); returns that path."""
+    import hashlib
+    ckpt = load_state_dict_file(in_file)
+    for key in TRAINING_ONLY_KEYS:
+        ckpt.pop(key, None)
+    if isinstance(ckpt.get('meta'), dict):
+        ckpt['meta'] = {k: v for k, v in ckpt['meta'].items() if k not in TRAINING_ONLY_META}
+    torch.save(ckpt, out_file)
+    with open(out_file, 'rb') as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
+    final = f'{stem}-{sha[:8]}.pth'
+    os.replace(out_file, final)
+    return final

@@ -16,14 +16,19 @@ def get_dist_info():
     return 0, 1
 
 
-def init_dist(launcher='pytorch', backend=None, timeout_s=1800):
-    """Initialise from the environment ``torchrun`` sets (RANK, WORLD_SIZE, ...).
+def init_dist(launcher='pytorch', backend=None, timeout_s=1800, port=None):
+    """Join the process group: ``pytorch`` reads the environment ``torchrun`` sets
+    (RANK, WORLD_SIZE, MASTER_ADDR, ...), on one node or many; ``slurm`` derives
+    it from SLURM's variables as MMDetection 2.x does (SLURM_PROCID, SLURM_NTASKS,
+    SLURM_LOCALID, SLURM_NODELIST; MASTER_PORT from ``port``, the environment or 29500).
 
     NCCL on GPU, gloo on CPU.  Collectives time out after ``timeout_s`` so a
     rank that died makes the others fail instead of hanging forever.
     """
-    if launcher not in ('pytorch', 'torchrun'):
-        raise ValueError(f"launcher '{launcher}' is not supported; use 'pytorch' (torchrun)")
+    if launcher == 'slurm':
+        _slurm_env(port)
+    elif launcher not in ('pytorch', 'torchrun'):
+        raise ValueError(f"launcher '{launcher}' is not supported; use 'pytorch' (torchrun) or 'slurm'")
     if 'RANK' not in os.environ:
         raise RuntimeError('--launcher pytorch needs the environment set by torchrun (RANK, WORLD_SIZE, ...)')
     if backend is None:
@@ -31,6 +36,38 @@ def init_dist(launcher='pytorch', backend=None, timeout_s=1800):
     if backend == 'nccl':
         torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
+
+
+def _slurm_env(port=None):
+    """RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT from a SLURM task's variables."""
+    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST') if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher slurm needs the variables srun sets; missing {missing}')
+    proc_id, ntasks = int(os.environ['SLURM_PROCID']), int(os.environ['SLURM_NTASKS'])
+    gpus = torch.cuda.device_count()
+    local = os.environ.get('SLURM_LOCALID')
+    local = int(local) if local is not None else (proc_id % gpus if gpus else 0)
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        os.environ['MASTER_ADDR'] = _first_slurm_host(os.environ['SLURM_NODELIST'])
+    os.environ.update(WORLD_SIZE=str(ntasks), RANK=str(proc_id), LOCAL_RANK=str(local))
+
+
+def _first_slurm_host(node_list):
+    """The first host of a SLURM node list (``scontrol show hostnames`` when there is one)."""
+    import shutil
+    import subprocess
+    if shutil.which('scontrol'):
+        out = subprocess.run(['scontrol', 'show', 'hostnames', node_list], capture_output=True, text=True)
+        if out.returncode == 0 and out.stdout.split():
+            return out.stdout.split()[0]
+    first = node_list.split(',')[0]
+    if '[' in first:  # node[01-04] without scontrol: expand the first entry by hand
+        prefix, rest = first.split('[', 1)
+        first = prefix + rest.split('-')[0].split(',')[0].rstrip(']')
+    return first
 
 
 def reduce_mean(tensor):
@@ -62,5 +99,3 @@ def broadcast_object(obj, src=0):
 def barrier():
     if is_dist():
         dist.barrier()
-
-
