@@ -9,12 +9,12 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-import torch  # noqa: E402
 
 from mmdet.apis import multi_gpu_test, single_gpu_test  # noqa: E402
 from mmdet.apis.train import default_device  # noqa: E402
 from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
+from mmdet.models.fuse import fuse_conv_bn  # noqa: E402
 from mmdet.runner import load_checkpoint  # noqa: E402
 from mmdet.utils import DictAction, get_dist_info, init_dist  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
@@ -46,26 +46,6 @@ def parse_args(argv=None):
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         p.error('--out must be a .pkl file')
     return args
-
-
-def fuse_conv_bn(module):
-    """Fold eval-mode BatchNorm into the preceding conv (in place)."""
-    import torch.nn as nn
-    last_conv = None
-    for name, child in module.named_children():
-        if isinstance(child, nn.modules.batchnorm._BatchNorm) and isinstance(last_conv, nn.Conv2d):
-            w = child.weight / torch.sqrt(child.running_var + child.eps)
-            conv_w = last_conv.weight * w.view(-1, 1, 1, 1)
-            bias = last_conv.bias if last_conv.bias is not None else torch.zeros_like(child.running_mean)
-            last_conv.weight = nn.Parameter(conv_w.detach())
-            last_conv.bias = nn.Parameter(((bias - child.running_mean) * w + child.bias).detach())
-            setattr(module, name, nn.Identity())
-            last_conv = None
-        elif isinstance(child, nn.Conv2d):
-            last_conv = child
-        else:
-            fuse_conv_bn(child)
-    return module
 
 
 @main_guard

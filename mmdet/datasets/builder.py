@@ -88,5 +88,6 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
         batch_size, num_workers = num_gpus * samples_per_gpu, num_gpus * workers_per_gpu
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed) if seed is not None else None
     kwargs.setdefault('persistent_workers', num_workers > 0)
+    kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU asynchronously
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers, collate_fn=collate,
-                      pin_memory=False, worker_init_fn=init_fn, **kwargs)
+                      worker_init_fn=init_fn, **kwargs)

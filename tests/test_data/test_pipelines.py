@@ -68,3 +68,19 @@ def test_multiscale_flip_aug_and_collate():
     assert len(batch['img_metas']) == 4 and len(batch['img_metas'][0]) == 2
     train_batch = collate([dict(img=torch.ones(3, 4, 6), img_metas={}), dict(img=torch.ones(3, 8, 2), img_metas={})])
     assert train_batch['img'].shape == (2, 3, 8, 6) and train_batch['img'][0, :, 4:].abs().sum() == 0
+
+
+@pytest.mark.parametrize('to_rgb', [True, False])
+def test_fast_normalize_and_pad_are_bit_identical_to_the_formula(to_rgb):
+    """The OpenCV path (uint8 channel swap, fused convert+subtract, in-place
+    divide, copyMakeBorder) gives exactly (img[..., ::-1] - mean) / std, zero-padded."""
+    from mmdet.datasets.pipelines.transforms import Normalize, Pad
+    rng = np.random.RandomState(3)
+    img = rng.randint(0, 256, (37, 50, 3)).astype(np.uint8)
+    mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
+    out = Pad(size_divisor=32)(Normalize(mean, std, to_rgb)(dict(img=img.copy())))['img']
+    src = img[..., ::-1] if to_rgb else img
+    ref = (src.astype(np.float32) - np.array(mean, np.float32)) / np.array(std, np.float32)
+    expected = np.zeros((64, 64, 3), np.float32)
+    expected[:37, :50] = ref
+    assert out.dtype == np.float32 and np.array_equal(out, expected)

@@ -1,21 +1,45 @@
 #!/usr/bin/env python
-"""Inference speed on the test set: ``python tools/analysis_tools/benchmark.py CONFIG CKPT``."""
+"""Inference speed: ``python tools/analysis_tools/benchmark.py CONFIG [CKPT] [--fuse-conv-bn] [--amp]``.
+
+Images come from the config's test set, or with ``--shape H W`` are random
+inputs of that padded size (no dataset needed).  Prints images/s after the
+warm-up, the peak memory, and the device, thread count and torch version.
+"""
 import argparse
+import contextlib
 import copy
 import os.path as osp
+import resource
 import sys
 import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from mmdet.apis.train import default_device  # noqa: E402
 from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
+from mmdet.models.fuse import fuse_conv_bn  # noqa: E402
 from mmdet.runner import load_checkpoint, to_device  # noqa: E402
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
+
+
+def synthetic_batches(shape, n):
+    h, w = shape
+    meta = dict(img_shape=(h, w, 3), pad_shape=(h, w, 3), ori_shape=(h, w, 3), batch_input_shape=(h, w),
+                scale_factor=np.ones(4, np.float32), flip=False, filename='random.jpg', ori_filename='random.jpg')
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(n):
+        yield dict(img=[torch.randn(1, 3, h, w, generator=gen)], img_metas=[[dict(meta)]])
+
+
+def peak_memory_mb(device):
+    if device.type == 'cuda':
+        return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux: the process's peak RSS
 
 
 @main_guard
@@ -26,27 +50,43 @@ def main(argv=None):
     p.add_argument('--max-iter', type=int, default=200)
     p.add_argument('--log-interval', type=int, default=50)
     p.add_argument('--num-warmup', type=int, default=5)
+    p.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), help='random inputs of this size')
+    p.add_argument('--fuse-conv-bn', action='store_true', help='fold BatchNorm into the preceding convs')
+    p.add_argument('--amp', action='store_true', help='mixed precision: bfloat16 on the CPU, float16 on CUDA')
+    p.add_argument('--threads', type=int, default=None, help='torch intra-op threads (default: torch\'s)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.cfg_options)
     cfg.model.pretrained = None
-    test_cfg = copy.deepcopy(cfg.data.test)
-    test_cfg.pop('samples_per_gpu', None)
-    dataset = build_dataset(test_cfg, dict(test_mode=True))
-    loader = build_dataloader(dataset, 1, cfg.data.workers_per_gpu, dist=False, shuffle=False)
     cfg.model.train_cfg = None
     model = build_detector(cfg.model, test_cfg=cfg.get('test_cfg'))
     if args.checkpoint:
         load_checkpoint(model, args.checkpoint)
+    if args.fuse_conv_bn:
+        model = fuse_conv_bn(model.eval())
     device = default_device()
     model = model.to(device).eval()
+    total = args.num_warmup + args.max_iter
+    if args.shape:
+        batches = synthetic_batches(args.shape, total)
+    else:
+        test_cfg = copy.deepcopy(cfg.data.test)
+        test_cfg.pop('samples_per_gpu', None)
+        dataset = build_dataset(test_cfg, dict(test_mode=True))
+        batches = build_dataloader(dataset, 1, cfg.data.workers_per_gpu, dist=False, shuffle=False)
+    amp = torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else torch.float16) \
+        if args.amp else contextlib.nullcontext()
+    print(f'device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}'
+          f'{", fused conv+bn" if args.fuse_conv_bn else ""}{", amp" if args.amp else ""}')
     pure, done = 0.0, 0
-    for i, data in enumerate(loader):
+    for i, data in enumerate(batches):
         data = to_device(data, device)
         if device.type == 'cuda':
             torch.cuda.synchronize()
         t = time.perf_counter()
-        with torch.no_grad():
+        with torch.inference_mode(), amp:
             model(return_loss=False, rescale=True, **data)
         if device.type == 'cuda':
             torch.cuda.synchronize()
@@ -58,8 +98,9 @@ def main(argv=None):
         if done >= args.max_iter:
             break
     if done == 0:
-        raise ValueError(f'the test set has only {len(dataset)} images; fewer than --num-warmup + 1')
-    print(f'Overall fps: {done / pure:.2f} img / s over {done} images on {device}')
+        raise ValueError('no image was timed: fewer images than --num-warmup + 1')
+    print(f'Overall fps: {done / pure:.2f} img / s ({pure / done:.3f} s/img) over {done} images on {device}; '
+          f'peak memory {peak_memory_mb(device):.0f} MB')
 
 
 if __name__ == '__main__':

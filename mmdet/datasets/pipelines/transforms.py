@@ -158,6 +158,23 @@ class RandomFlip:
         return f'{type(self).__name__}(flip_ratio={self.flip_ratio}, direction={self.direction!r})'
 
 
+def imnormalize(img, mean, std, to_rgb=True):
+    """float32 ``(img - mean) / std`` (after BGR -> RGB when ``to_rgb``), in one
+    float buffer: channels are swapped while the image is still uint8, then
+    OpenCV subtracts and divides in place (bit-identical to the numpy formula)."""
+    if to_rgb and img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    if img.ndim == 3 and img.shape[2] <= 4 and len(mean) == img.shape[2] and img.dtype in (np.uint8, np.float32):
+        out = cv2.subtract(img, _scalar(mean), dtype=cv2.CV_32F)  # converts and subtracts in one pass
+        cv2.divide(out, _scalar(std), dst=out)
+        return out
+    return (img.astype(np.float32) - mean) / std
+
+
+def _scalar(values):
+    return tuple(float(v) for v in values) + (0.0,) * (4 - len(values))
+
+
 @PIPELINES.register_module()
 class Normalize:
     """(img - mean) / std in float32, after BGR -> RGB when ``to_rgb``."""
@@ -169,10 +186,7 @@ class Normalize:
 
     def __call__(self, results):
         for key in results.get('img_fields', ['img']):
-            img = results[key].astype(np.float32)
-            if self.to_rgb:
-                img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-            results[key] = (img - self.mean) / self.std
+            results[key] = imnormalize(results[key], self.mean, self.std, self.to_rgb)
         results['img_norm_cfg'] = dict(mean=self.mean, std=self.std, to_rgb=self.to_rgb)
         return results
 
@@ -200,8 +214,15 @@ class Pad:
                 th, tw = int(np.ceil(h / d)) * d, int(np.ceil(w / d)) * d
             if th < h or tw < w:
                 raise ValueError(f'Pad size {(th, tw)} is smaller than the image {(h, w)}')
-            padded = np.full((th, tw) + img.shape[2:], self.pad_val, dtype=img.dtype)
-            padded[:h, :w] = img
+            if (th, tw) == (h, w):
+                padded = img
+            elif img.ndim == 2 or img.shape[2] <= 4:
+                padded = cv2.copyMakeBorder(img, 0, th - h, 0, tw - w, cv2.BORDER_CONSTANT,
+                                            value=(self.pad_val,) * 4)
+                padded = padded.reshape((th, tw) + img.shape[2:])
+            else:
+                padded = np.full((th, tw) + img.shape[2:], self.pad_val, dtype=img.dtype)
+                padded[:h, :w] = img
             results[key] = padded
         results['pad_shape'] = padded.shape
         results['pad_fixed_size'] = self.size
