@@ -153,14 +153,16 @@ class CustomDataset(Dataset):
         raise RuntimeError(f'{type(self).__name__}: 100 consecutive samples were dropped by the pipeline')
 
     # -- evaluation ------------------------------------------------------
-    def evaluate(self, results, metric='mAP', logger=None, iou_thr=0.5, **kwargs):
+    def evaluate(self, results, metric='mAP', logger=None, iou_thr=0.5, mode='area', **kwargs):
+        """VOC-style mAP at ``iou_thr``; ``mode`` 'area' or '11points'."""
         metrics = metric if isinstance(metric, list) else [metric]
         unknown = [m for m in metrics if m != 'mAP']
         if unknown:
             raise KeyError(f'{type(self).__name__}.evaluate: metric(s) {unknown} not supported (use mAP)')
         if len(results) != len(self):
             raise ValueError(f'{len(results)} results for {len(self)} images')
-        mean_ap, _ = eval_map(results, [self.get_ann_info(i) for i in range(len(self))], iou_thr, self, logger)
+        mean_ap, _ = eval_map(results, [self.get_ann_info(i) for i in range(len(self))], iou_thr, self, logger,
+                              mode=mode)
         return {'mAP': round(mean_ap, 3)}
 
     def format_results(self, results, **kwargs):

@@ -4,8 +4,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
-from mmdet.core import eval_map
-
 from .builder import DATASETS
 from .custom import AnnotationError, CustomDataset
 
@@ -91,17 +89,10 @@ class VOCDataset(XMLDataset):
         prefix = str(self.img_prefix)
         self.year = 2007 if 'VOC2007' in prefix else 2012 if 'VOC2012' in prefix else None
 
-    def evaluate(self, results, metric='mAP', logger=None, iou_thr=0.5, **kwargs):
-        metrics = metric if isinstance(metric, list) else [metric]
-        unknown = [m for m in metrics if m != 'mAP']
-        if unknown:
-            raise KeyError(f'VOCDataset.evaluate: metric(s) {unknown} not supported (use mAP)')
-        if len(results) != len(self):
-            raise ValueError(f'{len(results)} results for {len(self)} images')
-        mode = '11points' if self.year == 2007 else 'area'
-        mean_ap, _ = eval_map(results, [self.get_ann_info(i) for i in range(len(self))], iou_thr, self, logger,
-                              mode=mode)
-        return {'mAP': round(mean_ap, 3)}
+    def evaluate(self, results, metric='mAP', logger=None, iou_thr=0.5, mode=None, **kwargs):
+        """VOC mAP; ``mode`` defaults to '11points' for VOC2007 and 'area' otherwise."""
+        mode = mode or ('11points' if self.year == 2007 else 'area')
+        return super().evaluate(results, metric, logger, iou_thr, mode=mode, **kwargs)
 
 
 def voc_to_coco(img_prefix, ann_file, classes=VOC_CLASSES, img_subdir='JPEGImages', ann_subdir='Annotations'):

@@ -7,18 +7,16 @@ Writes ``OUT_DIR/good/`` and ``OUT_DIR/bad/`` with predictions (class colours,
 with scores) and ground truth (green, "GT"); file names start with the mAP.
 """
 import argparse
-import copy
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import numpy as np  # noqa: E402
 
+from mmdet.apis import build_test_dataset, load_results  # noqa: E402
 from mmdet.core import per_image_map  # noqa: E402
 from mmdet.core.visualization import imshow_gt_det_bboxes  # noqa: E402
-from mmdet.datasets import build_dataset  # noqa: E402
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
@@ -34,13 +32,8 @@ def main(argv=None):
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, a.b=1')
     args = p.parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    test_cfg = copy.deepcopy(cfg.data.test)
-    test_cfg.pop('samples_per_gpu', None)
-    dataset = build_dataset(test_cfg, dict(test_mode=True))
-    with open(args.prediction_path, 'rb') as f:
-        results = pickle.load(f)
-    if len(results) != len(dataset):
-        raise ValueError(f'{len(results)} results for {len(dataset)} test images')
+    dataset = build_test_dataset(cfg)
+    results = load_results(args.prediction_path, dataset)
     anns = [dataset.get_ann_info(i) for i in range(len(dataset))]
     maps = per_image_map(results, anns)
     order = np.argsort(maps, kind='stable')

@@ -6,14 +6,12 @@
 RESULTS.pkl is what ``tools/test.py CONFIG CKPT --out RESULTS.pkl`` wrote.
 """
 import argparse
-import copy
 import os.path as osp
-import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdet.datasets import build_dataset  # noqa: E402
+from mmdet.apis import build_test_dataset, load_results  # noqa: E402
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
@@ -28,14 +26,8 @@ def main(argv=None):
     p.add_argument('--eval-options', nargs='+', action=DictAction, help='e.g. classwise=True')
     args = p.parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    test_cfg = copy.deepcopy(cfg.data.test)
-    test_cfg.pop('samples_per_gpu', None)
-    dataset = build_dataset(test_cfg, dict(test_mode=True))
-    with open(args.pkl_results, 'rb') as f:
-        results = pickle.load(f)
-    if len(results) != len(dataset):
-        raise ValueError(f'{args.pkl_results} holds {len(results)} results but the test set has {len(dataset)} '
-                         'images: was it made with this config?')
+    dataset = build_test_dataset(cfg)
+    results = load_results(args.pkl_results, dataset)
     print(dataset.evaluate(results, metric=args.eval if len(args.eval) > 1 else args.eval[0],
                            **(args.eval_options or {})))
 

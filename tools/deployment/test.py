@@ -7,14 +7,13 @@ Pre-processing is the config's test pipeline, so the numbers are comparable
 with ``tools/test.py CONFIG CHECKPOINT --eval bbox`` of the PyTorch model.
 """
 import argparse
-import copy
 import os.path as osp
 import pickle
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdet.datasets import build_dataset  # noqa: E402
+from mmdet.apis import build_test_dataset  # noqa: E402
 from mmdet.deployment import onnx_dataset_test  # noqa: E402
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
@@ -40,9 +39,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    test_cfg = copy.deepcopy(cfg.data.test)
-    test_cfg.pop('samples_per_gpu', None)
-    dataset = build_dataset(test_cfg, dict(test_mode=True))
+    dataset = build_test_dataset(cfg)
     try:
         outputs = onnx_dataset_test(args.model, cfg, dataset, args.threads)
     except ImportError as e:
