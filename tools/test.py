@@ -10,6 +10,8 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
+import torch  # noqa: E402
+
 from mmdet.apis import multi_gpu_test, single_gpu_test  # noqa: E402
 from mmdet.apis.train import default_device  # noqa: E402
 from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
@@ -26,6 +28,7 @@ def parse_args(argv=None):
     p.add_argument('checkpoint', help='checkpoint file')
     p.add_argument('--out', help='output result file in pickle format')
     p.add_argument('--fuse-conv-bn', action='store_true', help='fold BN into convs (faster inference)')
+    p.add_argument('--channels-last', action='store_true', help='NHWC memory format (faster convs on CPU)')
     p.add_argument('--format-only', action='store_true', help='only write the result files (e.g. for the test server)')
     p.add_argument('--eval', type=str, nargs='+', help='metrics, e.g. "bbox" (COCO) or "mAP" (custom datasets)')
     p.add_argument('--show', action='store_true', help='show results (needs a display; prefer --show-dir)')
@@ -71,6 +74,8 @@ def main(argv=None):
     classes = ckpt.get('meta', {}).get('CLASSES')
     model.CLASSES = tuple(classes) if classes is not None else dataset.CLASSES
     model = model.to(default_device()).eval()
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     if distributed:
         outputs = multi_gpu_test(model, loader)
     else:

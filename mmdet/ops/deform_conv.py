@@ -42,7 +42,7 @@ def deform_conv2d_sampled(x, offset, weight, bias=None, stride=(1, 1), padding=(
     if mask is not None:
         cols = cols * mask.view(n, dg, 1, k, ho, wo)
     cols = cols.reshape(n, groups, cg * k, ho * wo)
-    out = torch.matmul(weight.view(groups, out_ch // groups, cg * k), cols).view(n, out_ch, ho, wo)
+    out = torch.matmul(weight.reshape(groups, out_ch // groups, cg * k), cols).view(n, out_ch, ho, wo)
     return out if bias is None else out + bias.view(1, -1, 1, 1)
 
 

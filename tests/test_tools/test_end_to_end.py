@@ -173,6 +173,8 @@ def test_analysis_tools_on_saved_results(trained, shapes_data, tmp_path):
     again = py('tools/analysis_tools/eval_metric.py', trained['cfg'], pkl, '--eval', 'bbox')
     copy = r"'bbox_mAP_copypaste': '([^']+)'"
     assert re.search(copy, again.stdout).group(1) == re.search(copy, direct.stdout).group(1)
+    fast = py('tools/test.py', trained['cfg'], ckpt, '--eval', 'bbox', '--fuse-conv-bn', '--channels-last')
+    assert re.search(copy, fast.stdout).group(1) == re.search(copy, direct.stdout).group(1)
 
     out = py('tools/analysis_tools/analyze_results.py', trained['cfg'], pkl, tmp_path / 'ana', '--topk', 2)
     for kind in ('good', 'bad'):
