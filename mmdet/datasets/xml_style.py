@@ -20,6 +20,14 @@ def parse_voc_xml(xml_path, classes, min_size=None):
         root = ET.parse(xml_path).getroot()
     except (OSError, ET.ParseError) as e:
         raise AnnotationError(f'cannot read VOC annotation {xml_path}: {e}') from e
+    try:
+        return _parse_voc_root(root, xml_path, classes, min_size)
+    except (AttributeError, TypeError, ValueError) as e:  # a missing tag or a non-number
+        raise AnnotationError(f'{xml_path}: malformed VOC annotation ({type(e).__name__}: {e}); every <object> '
+                              'needs <name> and <bndbox> with numeric xmin/ymin/xmax/ymax') from e
+
+
+def _parse_voc_root(root, xml_path, classes, min_size):
     size = root.find('size')
     width = int(size.find('width').text) if size is not None else None
     height = int(size.find('height').text) if size is not None else None
@@ -73,8 +81,17 @@ class XMLDataset(CustomDataset):
         return infos
 
     def _filter_imgs(self, min_size=32):
-        """Images of at least ``min_size`` px with at least one non-ignored object."""
-        return super()._filter_imgs(min_size)
+        """Images of at least ``min_size`` px with at least one object of a known
+        class, difficult ones included (as 2.x)."""
+        keep = []
+        for i, info in enumerate(self.data_infos):
+            ann = info['ann']
+            if min(info['width'], info['height']) < min_size:
+                continue
+            if self.filter_empty_gt and len(ann['bboxes']) + len(ann['bboxes_ignore']) == 0:
+                continue
+            keep.append(i)
+        return keep
 
 
 @DATASETS.register_module()

@@ -82,6 +82,16 @@ class _InertObject:
     def __setstate__(self, state):
         self.state = state
 
+    # subclasses of dict / list (mmcv's ConfigDict, ...) are filled item by item
+    def __setitem__(self, key, value):
+        self.__dict__.setdefault('items', {})[key] = value
+
+    def append(self, value):
+        self.__dict__.setdefault('values', []).append(value)
+
+    def extend(self, values):
+        self.__dict__.setdefault('values', []).extend(values)
+
     def __repr__(self):
         return f'<stand-in for {type(self).__module__}.{type(self).__qualname__}>'
 
@@ -92,29 +102,45 @@ class _SafeUnpickler(pickle.Unpickler):
     stand_ins = {}
 
     def find_class(self, module, name):
-        if module == 'collections' and name == 'OrderedDict':
-            return OrderedDict
-        if module == 'torch._utils' and name.startswith('_rebuild_'):
-            return getattr(torch._utils, name)
-        if module == 'torch' and (name.endswith('Storage') or name in ('Size', 'device', 'dtype')):
-            return getattr(torch, name)
-        if module in ('torch.storage', 'torch') and name == 'UntypedStorage':
-            return torch.UntypedStorage
-        if module.startswith('numpy') and name in ('_reconstruct', 'scalar', 'ndarray', 'dtype') or \
-                module == 'numpy.dtypes':
-            return getattr(__import__(module, fromlist=[name]), name)
-        if module == '_codecs' and name == 'encode':  # how bytes inside numpy scalars are pickled
-            import codecs
-            return codecs.encode
-        if module == 'builtins' and name in ('set', 'frozenset', 'tuple', 'list', 'dict', 'int', 'float', 'str',
-                                             'bytes', 'bool', 'complex', 'slice', 'range'):
-            return getattr(__import__('builtins'), name)
+        real = _allowed_global(module, name)
+        if real is not None:
+            return real
         key = (module, name)
         if key not in self.stand_ins:
             self.stand_ins[key] = type(name, (_InertObject,), {'__module__': module, '__qualname__': name})
             warnings.warn(f'checkpoint meta holds {module}.{name}, which is not loaded (kept as an inert stand-in; '
                           'no code from the file is run)')
         return self.stand_ins[key]
+
+
+def _allowed_global(module, name):
+    """The real object for an exact allow-list of (module, name) pairs: tensor and
+    storage rebuilding, containers, numpy arrays/scalars/dtypes; None otherwise.
+    Nothing named by the file is imported."""
+    import builtins
+    import codecs
+    if (module, name) == ('collections', 'OrderedDict'):
+        return OrderedDict
+    if module == 'torch._utils' and name.startswith('_rebuild_') and hasattr(torch._utils, name):
+        return getattr(torch._utils, name)
+    if module in ('torch', 'torch.storage') and (name.endswith('Storage') or name in ('Size', 'device', 'dtype')) \
+            and hasattr(torch, name):
+        return getattr(torch, name)
+    if (module, name) == ('_codecs', 'encode'):  # how bytes inside numpy scalars are pickled
+        return codecs.encode
+    if module == 'builtins' and name in ('set', 'frozenset', 'tuple', 'list', 'dict', 'int', 'float', 'str', 'bytes',
+                                         'bool', 'complex', 'slice', 'range'):
+        return getattr(builtins, name)
+    numpy_core = {'numpy.core.multiarray', 'numpy._core.multiarray'}
+    if module in numpy_core and name in ('_reconstruct', 'scalar'):
+        for real in _numpy_safe_globals():
+            if getattr(real, '__name__', None) == name and name in ('_reconstruct', 'scalar'):
+                return real
+    if module == 'numpy' and name in ('ndarray', 'dtype'):
+        return getattr(np, name)
+    if module == 'numpy.dtypes' and name.endswith('DType') and hasattr(np, 'dtypes'):
+        return getattr(np.dtypes, name, None)
+    return None
 
 
 class _SafePickleModule:
@@ -244,17 +270,31 @@ TRAINING_ONLY_META = ('rng', 'iter', 'hook_msgs', 'seed')
 def publish_checkpoint(in_file, out_file):
     """Write ``in_file`` without optimizer and training-only state to
     ``<out_file stem>-<first 8 hex of its sha256>.pth`` (MMDetection 2.x's
-    naming); returns that path."""
+    naming); returns that path.  Stand-ins for classes that could not be
+    loaded from the meta are written as their names."""
     import hashlib
     ckpt = load_state_dict_file(in_file)
     for key in TRAINING_ONLY_KEYS:
         ckpt.pop(key, None)
     if isinstance(ckpt.get('meta'), dict):
-        ckpt['meta'] = {k: v for k, v in ckpt['meta'].items() if k not in TRAINING_ONLY_META}
-    torch.save(ckpt, out_file)
-    with open(out_file, 'rb') as f:
-        sha = hashlib.sha256(f.read()).hexdigest()
+        ckpt['meta'] = {k: _without_stand_ins(v) for k, v in ckpt['meta'].items() if k not in TRAINING_ONLY_META}
+    tmp = f'{out_file}.tmp'
+    torch.save(ckpt, tmp)
+    sha = hashlib.sha256()
+    with open(tmp, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            sha.update(block)
     stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
-    final = f'{stem}-{sha[:8]}.pth'
-    os.replace(out_file, final)
+    final = f'{stem}-{sha.hexdigest()[:8]}.pth'
+    os.replace(tmp, final)
     return final
+
+
+def _without_stand_ins(value):
+    if isinstance(value, _InertObject):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _without_stand_ins(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_stand_ins(v) for v in value)
+    return value

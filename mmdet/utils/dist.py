@@ -46,7 +46,8 @@ def _slurm_env(port=None):
     proc_id, ntasks = int(os.environ['SLURM_PROCID']), int(os.environ['SLURM_NTASKS'])
     gpus = torch.cuda.device_count()
     local = os.environ.get('SLURM_LOCALID')
-    local = int(local) if local is not None else (proc_id % gpus if gpus else 0)
+    local = int(local) if local is not None else proc_id
+    local = local % gpus if gpus else 0  # one GPU per task when SLURM binds them
     if port is not None:
         os.environ['MASTER_PORT'] = str(port)
     os.environ.setdefault('MASTER_PORT', '29500')

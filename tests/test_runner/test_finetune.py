@@ -38,3 +38,51 @@ def test_coco_checkpoint_into_a_three_class_model(tmp_path, caplog):
     for k in ours:
         if not k.startswith('bbox_head.vfnet_cls.'):
             assert torch.equal(ours[k], theirs[k]), k
+
+
+def test_restricted_unpickler_imports_nothing_the_file_names(tmp_path):
+    """Only an exact allow-list is resolved: a pickle naming numpy.f2py.__main__
+    (whose import would run f2py) or os.system gets inert stand-ins, and
+    dict/list subclasses (mmcv's ConfigDict) keep their items."""
+    import io
+    import pickle
+    import warnings
+
+    from mmdet.runner.checkpoint import _SafeUnpickler
+    payload = b'cnumpy.f2py.__main__\nmain\n(tR.'  # GLOBAL, empty tuple, REDUCE: "call f2py's main()"
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        out = _SafeUnpickler(io.BytesIO(payload)).load()
+    assert type(out).__module__ == 'numpy.f2py.__main__' and 'stand-in' in repr(out)
+
+    import sys
+    import types
+
+    class ConfigDict(dict):
+        pass
+    ConfigDict.__module__, ConfigDict.__qualname__ = 'mmcv_like_config', 'ConfigDict'
+    fake = types.ModuleType('mmcv_like_config')
+    fake.ConfigDict = ConfigDict
+    sys.modules['mmcv_like_config'] = fake
+    try:
+        data = pickle.dumps(ConfigDict(a=1, b=[1, 2]), protocol=2)
+    finally:
+        del sys.modules['mmcv_like_config']
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        loaded = _SafeUnpickler(io.BytesIO(data)).load()
+    assert loaded.items == {'a': 1, 'b': [1, 2]}
+
+
+def test_imnormalize_other_inputs_follow_the_formula():
+    import numpy as np
+
+    from mmdet.datasets.pipelines.transforms import imnormalize
+    rng = np.random.RandomState(0)
+    gray = rng.randint(0, 256, (5, 6, 1)).astype(np.uint8)
+    out = imnormalize(gray, [100.], [50.], to_rgb=False)
+    assert out.shape == (5, 6, 1) and np.array_equal(out, (gray.astype(np.float32) - 100) / 50)
+    f64 = rng.rand(5, 6, 3) * 255
+    out = imnormalize(f64, [1, 2, 3], [4, 5, 6], to_rgb=True)
+    ref = (f64.astype(np.float32)[..., ::-1] - np.array([1, 2, 3], np.float32)) / np.array([4, 5, 6], np.float32)
+    assert out.dtype == np.float32 and np.array_equal(out, ref)

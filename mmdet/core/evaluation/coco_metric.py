@@ -72,20 +72,16 @@ def _cocoeval(backend, coco_gt, dets_json):
         return COCOeval(coco_gt, coco_gt.loadRes(dets_json), 'bbox')
 
 
-# (ap?, iou threshold, area, index of maxDets) of the 12 COCO numbers; the first
-# uses maxDets 100 whatever the list holds, the others its last entry (as pycocotools)
-_STATS = [(1, None, 'all', 100), (1, .5, 'all', -1), (1, .75, 'all', -1), (1, None, 'small', -1),
-          (1, None, 'medium', -1), (1, None, 'large', -1), (0, None, 'all', 0), (0, None, 'all', 1),
-          (0, None, 'all', 2), (0, None, 'small', -1), (0, None, 'medium', -1), (0, None, 'large', -1)]
-
-
 def summarize_coco(accumulated, params):
     """The 12 COCO numbers and their printed lines from the accumulated
     ``precision`` (T, R, K, A, M) and ``recall`` (T, K, A, M) arrays, computed as
     pycocotools' ``summarize`` does, whichever backend accumulated them."""
+    md = params.maxDets
+    spec = [(1, None, 'all', 100), (1, .5, 'all', md[2]), (1, .75, 'all', md[2]), (1, None, 'small', md[2]),
+            (1, None, 'medium', md[2]), (1, None, 'large', md[2]), (0, None, 'all', md[0]), (0, None, 'all', md[1]),
+            (0, None, 'all', md[2]), (0, None, 'small', md[2]), (0, None, 'medium', md[2]), (0, None, 'large', md[2])]
     stats, lines = [], []
-    for ap, iou, area, md in _STATS:
-        max_dets = md if (ap and iou is None and area == 'all' and md == 100) else params.maxDets[md]
+    for ap, iou, area, max_dets in spec:
         a = [i for i, lbl in enumerate(params.areaRngLbl) if lbl == area]
         m = [i for i, d in enumerate(params.maxDets) if d == max_dets]
         s = accumulated['precision'] if ap else accumulated['recall']

@@ -159,16 +159,21 @@ class RandomFlip:
 
 
 def imnormalize(img, mean, std, to_rgb=True):
-    """float32 ``(img - mean) / std`` (after BGR -> RGB when ``to_rgb``), in one
-    float buffer: channels are swapped while the image is still uint8, then
-    OpenCV subtracts and divides in place (bit-identical to the numpy formula)."""
-    if to_rgb and img.ndim == 3 and img.shape[2] == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-    if img.ndim == 3 and img.shape[2] <= 4 and len(mean) == img.shape[2] and img.dtype in (np.uint8, np.float32):
-        out = cv2.subtract(img, _scalar(mean), dtype=cv2.CV_32F)  # converts and subtracts in one pass
+    """float32 ``(img - mean) / std`` (after BGR -> RGB when ``to_rgb``).  For
+    3-channel uint8/float32 images it takes one float buffer: channels are
+    swapped while the image is still uint8, then OpenCV converts+subtracts and
+    divides in place (bit-identical to the numpy formula, which other inputs use)."""
+    mean, std = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+    if img.ndim == 3 and img.shape[2] == 3 and img.dtype in (np.uint8, np.float32) and mean.size == std.size == 3:
+        if to_rgb:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        out = cv2.subtract(img, _scalar(mean), dtype=cv2.CV_32F)
         cv2.divide(out, _scalar(std), dst=out)
         return out
-    return (img.astype(np.float32) - mean) / std
+    out = img.astype(np.float32)
+    if to_rgb and out.ndim == 3:
+        out = out[..., ::-1]
+    return (out - mean) / std
 
 
 def _scalar(values):
