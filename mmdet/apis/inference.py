@@ -52,17 +52,19 @@ def _test_pipeline(cfg, array_input):
     return Compose(steps)
 
 
+def prepare_test_data(cfg, img):
+    """One image (a path or BGR array) through ``cfg``'s test pipeline."""
+    is_array = isinstance(img, np.ndarray)
+    data = dict(img=img) if is_array else dict(img_info=dict(filename=img), img_prefix=None)
+    return _test_pipeline(cfg, is_array)(data)
+
+
 def inference_detector(model, imgs):
     """Detect in one image (path or BGR array) or a list of them; results in the 2.x format."""
     single = not isinstance(imgs, (list, tuple))
     imgs = [imgs] if single else list(imgs)
     device = next(model.parameters()).device
-    batch = []
-    for img in imgs:
-        is_array = isinstance(img, np.ndarray)
-        pipeline = _test_pipeline(model.cfg, is_array)
-        data = dict(img=img) if is_array else dict(img_info=dict(filename=img), img_prefix=None)
-        batch.append(pipeline(data))
+    batch = [prepare_test_data(model.cfg, img) for img in imgs]
     data = to_device(collate(batch), device)
     with torch.no_grad():
         results = model(return_loss=False, rescale=True, **data)

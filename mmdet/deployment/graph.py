@@ -18,7 +18,8 @@ import torch.nn as nn
 import torchvision
 from torch._higher_order_ops.while_loop import while_loop
 
-from mmdet.core import distance2bbox
+from mmdet.core import distance2bbox, grid_points
+from mmdet.ops.nms import soft_nms_decay
 
 SUPPORTED_HEADS = ('VFNetHead', 'VFNetRawHead')
 
@@ -43,8 +44,8 @@ class DeployDetector(nn.Module):
         boxes, scores = [], []
         for cls, reg, stride in zip(cls_scores, boxes_out, head.strides):
             h, w = cls.shape[-2:]
-            points = level_points(h, w, stride, head.anchor_center_offset if head.use_atss else None, img.dtype,
-                                  img.device)
+            offset = stride * head.anchor_center_offset if head.use_atss else stride // 2  # as VFNetHead.get_points
+            points = grid_points((h, w), stride, offset, img.dtype, img.device)
             s = cls[0].permute(1, 2, 0).reshape(-1, head.cls_out_channels).sigmoid()
             d = reg[0].permute(1, 2, 0).reshape(-1, 4)
             if nms_pre > 0:
@@ -55,16 +56,6 @@ class DeployDetector(nn.Module):
         boxes = torch.cat(boxes) / scale_factor
         return multiclass_nms_graph(boxes, torch.cat(scores), self.cfg['score_thr'], self.cfg['nms'],
                                     self.cfg.get('max_per_img', -1))
-
-
-def level_points(h, w, stride, center_offset, dtype, device):
-    """(h*w, 2) points of a level as :meth:`VFNetHead.get_points`; ``center_offset``
-    None means FCOS-style centres (+ stride // 2)."""
-    ys = torch.arange(h, device=device).to(dtype) * stride
-    xs = torch.arange(w, device=device).to(dtype) * stride
-    yy, xx = torch.meshgrid(ys, xs, indexing='ij')
-    offset = stride // 2 if center_offset is None else stride * center_offset
-    return torch.stack([xx.reshape(-1), yy.reshape(-1)], -1) + offset
 
 
 def clamp_to(boxes, img_shape):
@@ -127,12 +118,7 @@ def soft_nms_graph(boxes, scores, score_thr, iou_threshold, max_num, sigma=0.5, 
                  (torch.minimum(by2, y2) - torch.maximum(by1, y1)).clamp(min=0))
         union = barea + areas - inter
         iou = torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
-        if method == 'linear':
-            weight = torch.where(iou >= iou_threshold, 1 - iou, torch.ones_like(iou))
-        elif method == 'gaussian':
-            weight = torch.exp(-(iou * iou) / sigma)
-        else:
-            weight = (iou < iou_threshold).to(iou.dtype)
+        weight = soft_nms_decay(iou, method, iou_threshold, sigma)
         cur = torch.where(alive, cur * weight, cur)
         alive = alive & (cur >= min_score)
         return alive.clone(), cur.clone(), kept.clone()

@@ -1,11 +1,8 @@
 """Run an exported detector with onnxruntime, pre-processed by the config's test pipeline."""
-import copy
-
 import numpy as np
 
 from mmdet.core import bbox2result
 from mmdet.datasets import COCO_CLASSES
-from mmdet.datasets.pipelines import Compose
 from mmdet.utils import Config
 
 from .export import require_deploy_deps
@@ -56,13 +53,8 @@ class ONNXRuntimeDetector:
 
     def inference(self, img):
         """Detect in an image file or BGR array with the config's test pipeline."""
-        steps = copy.deepcopy(self.cfg.data.test.pipeline)
-        if isinstance(img, np.ndarray):
-            steps[0] = dict(steps[0], type='LoadImageFromWebcam')
-            data = dict(img=img)
-        else:
-            data = dict(img_info=dict(filename=img), img_prefix=None)
-        return self.test_data(Compose(steps)(data))
+        from mmdet.apis.inference import prepare_test_data
+        return self.test_data(prepare_test_data(self.cfg, img))
 
     def show_result(self, img, result, score_thr=0.3, out_file=None):
         """Draw ``result`` on ``img`` (a path or BGR array), as the PyTorch model's ``show_result``."""

@@ -2,7 +2,6 @@
 import numpy as np
 import torch
 
-from mmdet.datasets.pipelines import Compose
 
 from .ort import ONNXRuntimeDetector
 
@@ -38,13 +37,9 @@ def compare_results(ref, got, box_tol=0.01, score_tol=1e-4):
 def verify_onnx(detector, onnx_file, cfg, img):
     """Run ``img`` (a path or BGR array) through the PyTorch ``detector`` and the
     exported ``onnx_file`` with the same pre-processing; ``(ok, message)``."""
+    from mmdet.apis.inference import prepare_test_data
     ort = ONNXRuntimeDetector(onnx_file, cfg)
-    steps = [dict(s) for s in cfg.data.test.pipeline]
-    if isinstance(img, np.ndarray):
-        steps[0] = dict(steps[0], type='LoadImageFromWebcam')
-        data = Compose(steps)(dict(img=img))
-    else:
-        data = Compose(steps)(dict(img_info=dict(filename=img), img_prefix=None))
+    data = prepare_test_data(cfg, img)
     meta = dict(data['img_metas'][0])
     x = data['img'][0][None]
     meta['batch_input_shape'] = tuple(x.shape[-2:])

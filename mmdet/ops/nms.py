@@ -21,7 +21,8 @@ def nms(boxes, scores, iou_threshold, score_threshold=0, max_num=-1):
     return dets, keep
 
 
-def _decay(iou, method, iou_threshold, sigma):
+def soft_nms_decay(iou, method, iou_threshold, sigma):
+    """Soft-NMS score factors for IoUs with the selected box."""
     if method == 'linear':
         return torch.where(iou >= iou_threshold, 1 - iou, torch.ones_like(iou))
     if method == 'gaussian':
@@ -57,7 +58,7 @@ def _soft_nms_rows(boxes, scores, alive, method, iou_threshold, sigma, min_score
                  (torch.minimum(pick(y2), y2) - torch.maximum(pick(y1), y1)).clamp(min=0))
         union = pick(areas) + areas - inter
         iou = torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
-        cur = torch.where(alive, cur * _decay(iou, method, iou_threshold, sigma), cur)
+        cur = torch.where(alive, cur * soft_nms_decay(iou, method, iou_threshold, sigma), cur)
         alive &= cur >= min_score
     return torch.cat(kept_pos), torch.cat(kept_scores)
 
