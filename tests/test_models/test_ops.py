@@ -89,10 +89,11 @@ def test_modulated_deform_conv_pack_starts_as_half_conv():
     assert m.conv_offset.weight.shape == (27, 4, 3, 3)
 
 
+@pytest.mark.parametrize("impl", ["gathered", "sampled"])
 @pytest.mark.parametrize('groups,dg,stride,with_mask', [(1, 1, 1, False), (2, 2, 2, True), (1, 1, 1, True)])
-def test_cpu_deform_conv_matches_torchvision(groups, dg, stride, with_mask):
+def test_cpu_deform_conv_matches_torchvision(groups, dg, stride, with_mask, impl):
     from torchvision.ops import deform_conv2d as tv
-    from mmdet.ops.deform_conv import deform_conv2d_sampled
+    from mmdet.ops.deform_conv import CPU_IMPLS
     g = torch.Generator().manual_seed(groups * 10 + dg)
     x = torch.randn(2, 8, 9, 7, generator=g, requires_grad=True)
     ho, wo = (9 - 1) // stride + 1, (7 - 1) // stride + 1
@@ -101,7 +102,7 @@ def test_cpu_deform_conv_matches_torchvision(groups, dg, stride, with_mask):
     b = torch.randn(6, generator=g, requires_grad=True)
     mask = torch.rand(2, dg * 9, ho, wo, generator=g, requires_grad=True) if with_mask else None
     kw = dict(stride=(stride, stride), padding=(1, 1), mask=mask)
-    a, c = tv(x, off, w, b, **kw), deform_conv2d_sampled(x, off, w, b, **kw)
+    a, c = tv(x, off, w, b, **kw), CPU_IMPLS[impl](x, off, w, b, **kw)
     assert torch.allclose(a, c, atol=1e-5)
     inputs = [t for t in (x, off, w, b, mask) if t is not None]
     for u, v in zip(torch.autograd.grad(a.square().sum(), inputs), torch.autograd.grad(c.square().sum(), inputs)):

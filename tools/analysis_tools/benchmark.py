@@ -9,7 +9,6 @@ import argparse
 import contextlib
 import copy
 import os.path as osp
-import resource
 import sys
 import time
 
@@ -25,6 +24,7 @@ from mmdet.models.fuse import fuse_conv_bn  # noqa: E402
 from mmdet.runner import load_checkpoint, to_device  # noqa: E402
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
+from mmdet.utils.host import peak_memory_mb  # noqa: E402
 
 
 def synthetic_batches(shape, n):
@@ -34,12 +34,6 @@ def synthetic_batches(shape, n):
     gen = torch.Generator().manual_seed(0)
     for _ in range(n):
         yield dict(img=[torch.randn(1, 3, h, w, generator=gen)], img_metas=[[dict(meta)]])
-
-
-def peak_memory_mb(device):
-    if device.type == 'cuda':
-        return torch.cuda.max_memory_allocated(device) / 2 ** 20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux: the process's peak RSS
 
 
 @main_guard

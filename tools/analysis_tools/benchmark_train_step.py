@@ -4,9 +4,10 @@
     python tools/analysis_tools/benchmark_train_step.py configs/vfnet/vfnet_r50_fpn_1x_coco.py \
         --shape 800 1216 --repeat 5 [--dcn-impl torchvision]
 
-Prints the median seconds per step.  ``--dcn-impl torchvision`` makes CPU runs
-use torchvision's deformable conv instead of the default grid_sample form, to
-compare the two on the same machine.
+Prints the median seconds per step, the peak memory, the device, thread count
+and torch version.  ``--dcn-impl sampled|torchvision`` makes CPU runs use the
+grid_sample form or torchvision's deformable conv instead of the default
+gathered form, to compare them on the same machine.
 """
 import argparse
 import os.path as osp
@@ -22,6 +23,7 @@ import torch  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.ops import deform_conv  # noqa: E402
 from mmdet.utils import Config  # noqa: E402
+from mmdet.utils.host import peak_memory_mb  # noqa: E402
 
 
 def main(argv=None):
@@ -30,7 +32,8 @@ def main(argv=None):
     p.add_argument('--shape', type=int, nargs=2, default=[800, 1216], help='padded input H W')
     p.add_argument('--batch', type=int, default=1)
     p.add_argument('--repeat', type=int, default=5)
-    p.add_argument('--dcn-impl', choices=['sampled', 'torchvision'], default='sampled')
+    p.add_argument('--dcn-impl', choices=sorted(deform_conv.CPU_IMPLS), default=deform_conv.CPU_IMPL,
+                   help='form of the CPU deformable conv')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = p.parse_args(argv)
     deform_conv.CPU_IMPL = args.dcn_impl
@@ -59,8 +62,8 @@ def main(argv=None):
             times.append(time.perf_counter() - t)
     print(f'{osp.basename(args.config)} {args.batch}x3x{h}x{w} on {args.device} (dcn: '
           f'{"torchvision" if args.device.startswith("cuda") else args.dcn_impl}, '
-          f'{torch.get_num_threads()} threads): median {statistics.median(times):.3f} s/step '
-          f'over {len(times)} steps (min {min(times):.3f})')
+          f'{torch.get_num_threads()} threads, torch {torch.__version__}): median {statistics.median(times):.3f} '
+          f's/step over {len(times)} steps (min {min(times):.3f}); peak memory {peak_memory_mb(args.device):.0f} MB')
 
 
 if __name__ == '__main__':
