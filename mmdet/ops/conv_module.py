@@ -3,6 +3,7 @@ import math
 
 import torch.nn as nn
 
+from .conv import Conv2d
 from .deform_conv import DeformConv2dPack, ModulatedDeformConv2dPack
 
 NORM_ABBR = {'BN': 'bn', 'BN1d': 'bn', 'BN2d': 'bn', 'SyncBN': 'bn', 'GN': 'gn', 'LN': 'ln', 'IN': 'in'}
@@ -39,11 +40,11 @@ def build_norm_layer(cfg, num_features, postfix=''):
 
 
 def build_conv_layer(cfg, *args, **kwargs):
-    """``None``/Conv -> ``nn.Conv2d``; ``DCN`` -> DeformConv2dPack; ``DCNv2`` -> modulated."""
+    """``None``/Conv -> ``Conv2d`` (``nn.Conv2d`` with the Winograd CPU inference path); ``DCN`` -> DeformConv2dPack; ``DCNv2`` -> modulated."""
     cfg = dict(type='Conv2d') if cfg is None else dict(cfg)
     layer_type = cfg.pop('type')
     if layer_type in ('Conv', 'Conv2d'):
-        return nn.Conv2d(*args, **kwargs, **cfg)
+        return Conv2d(*args, **kwargs, **cfg)
     cfg.pop('fallback_on_stride', None)
     if 'deformable_groups' in cfg:
         cfg['deform_groups'] = cfg.pop('deformable_groups')

@@ -21,6 +21,8 @@ import torch.nn.functional as F
 from torch.nn.modules.utils import _pair
 from torchvision.ops import deform_conv2d as tv_deform_conv2d
 
+from .conv import Conv2d
+
 
 def _sampling_points(offset, in_hw, weight_hw, stride, padding, dilation):
     """Sampling positions (in input pixels) of every kernel point: two
@@ -166,7 +168,7 @@ class DeformConv2dPack(DeformConv2d):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.conv_offset = nn.Conv2d(self.in_channels, self.deform_groups * 2 * math.prod(self.kernel_size),
+        self.conv_offset = Conv2d(self.in_channels, self.deform_groups * 2 * math.prod(self.kernel_size),
                                      self.kernel_size, stride=self.stride, padding=self.padding,
                                      dilation=self.dilation, bias=True)
         nn.init.zeros_(self.conv_offset.weight)
@@ -183,7 +185,7 @@ class ModulatedDeformConv2dPack(DeformConv2d):
                  groups=1, deform_groups=1, bias=True):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, deform_groups, bias)
-        self.conv_offset = nn.Conv2d(self.in_channels, self.deform_groups * 3 * math.prod(self.kernel_size),
+        self.conv_offset = Conv2d(self.in_channels, self.deform_groups * 3 * math.prod(self.kernel_size),
                                      self.kernel_size, stride=self.stride, padding=self.padding,
                                      dilation=self.dilation, bias=True)
         nn.init.zeros_(self.conv_offset.weight)

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder
-from mmdet.ops import Scale, bias_init_with_prob, normal_init
+from mmdet.ops import Conv2d, Scale, bias_init_with_prob, normal_init
 from mmdet.utils import reduce_mean
 
 from ..builder import HEADS, build_loss
@@ -81,10 +81,10 @@ class ATSSHead(BaseDenseHead):
         self.cls_convs, self.reg_convs = (conv_tower(self.in_channels, self.feat_channels, self.stacked_convs,
                                                      self.conv_cfg, self.norm_cfg,
                                                      dcn_on_last_conv=self.dcn_on_last_conv) for _ in range(2))
-        self.atss_cls = nn.Conv2d(self.feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
-        self.atss_reg = nn.Conv2d(self.feat_channels, self.num_anchors * 4, 3, padding=1)
+        self.atss_cls = Conv2d(self.feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
+        self.atss_reg = Conv2d(self.feat_channels, self.num_anchors * 4, 3, padding=1)
         if self.use_centerness:
-            self.atss_centerness = nn.Conv2d(self.feat_channels, self.num_anchors * 1, 3, padding=1)
+            self.atss_centerness = Conv2d(self.feat_channels, self.num_anchors * 1, 3, padding=1)
         self.scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
 
     def init_weights(self):

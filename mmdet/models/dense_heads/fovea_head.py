@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 from mmdet.core import bbox_overlaps
-from mmdet.ops import bias_init_with_prob, normal_init
+from mmdet.ops import Conv2d, bias_init_with_prob, normal_init
 
 from ..builder import HEADS, build_loss
 from .base_dense_head import BaseDenseHead, conv_tower, finish_detections, select_vfl
@@ -86,8 +86,8 @@ class FoveaHead(BaseDenseHead):
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
         self.cls_convs, self.reg_convs = (conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
                                           for _ in range(2))
-        self.conv_cls = nn.Conv2d(feat_channels, self.cls_out_channels, 3, padding=1)
-        self.conv_reg = nn.Conv2d(feat_channels, 4, 3, padding=1)
+        self.conv_cls = Conv2d(feat_channels, self.cls_out_channels, 3, padding=1)
+        self.conv_reg = Conv2d(feat_channels, 4, 3, padding=1)
         self.init_weights()
 
     def init_weights(self):

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 
 from mmdet.core import bbox_overlaps, build_assigner, grid_points, valid_grid_flags
-from mmdet.ops import DeformConv2d, bias_init_with_prob, kernel_grid_offset, normal_init
+from mmdet.ops import Conv2d, DeformConv2d, bias_init_with_prob, kernel_grid_offset, normal_init
 
 from ..builder import HEADS, build_loss
 from .base_dense_head import BaseDenseHead, conv_tower, finish_detections, select_vfl
@@ -70,11 +70,11 @@ class RepPointsHead(BaseDenseHead):
                                                      self.conv_cfg, self.norm_cfg) for _ in range(2))
         fc, pc, out = self.feat_channels, self.point_feat_channels, 2 * self.num_points
         self.reppoints_cls_conv = DeformConv2d(fc, pc, self.dcn_kernel, 1, self.dcn_pad)
-        self.reppoints_cls_out = nn.Conv2d(pc, self.cls_out_channels, 1, 1, 0)
-        self.reppoints_pts_init_conv = nn.Conv2d(fc, pc, 3, 1, 1)
-        self.reppoints_pts_init_out = nn.Conv2d(pc, out, 1, 1, 0)
+        self.reppoints_cls_out = Conv2d(pc, self.cls_out_channels, 1, 1, 0)
+        self.reppoints_pts_init_conv = Conv2d(fc, pc, 3, 1, 1)
+        self.reppoints_pts_init_out = Conv2d(pc, out, 1, 1, 0)
         self.reppoints_pts_refine_conv = DeformConv2d(fc, pc, self.dcn_kernel, 1, self.dcn_pad)
-        self.reppoints_pts_refine_out = nn.Conv2d(pc, out, 1, 1, 0)
+        self.reppoints_pts_refine_out = Conv2d(pc, out, 1, 1, 0)
 
     def init_weights(self):
         for m in list(self.cls_convs) + list(self.reg_convs):

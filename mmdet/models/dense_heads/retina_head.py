@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 from mmdet.core import bbox_overlaps, build_anchor_generator, build_assigner, build_bbox_coder
-from mmdet.ops import bias_init_with_prob, normal_init
+from mmdet.ops import Conv2d, bias_init_with_prob, normal_init
 
 from ..builder import HEADS, build_loss
 from .base_dense_head import BaseDenseHead, conv_tower, finish_detections, select_vfl
@@ -47,8 +47,8 @@ class RetinaHead(BaseDenseHead):
         self.relu = nn.ReLU(inplace=True)
         self.cls_convs, self.reg_convs = (conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
                                           for _ in range(2))
-        self.retina_cls = nn.Conv2d(feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
-        self.retina_reg = nn.Conv2d(feat_channels, self.num_anchors * 4, 3, padding=1)
+        self.retina_cls = Conv2d(feat_channels, self.num_anchors * self.cls_out_channels, 3, padding=1)
+        self.retina_reg = Conv2d(feat_channels, self.num_anchors * 4, 3, padding=1)
         self.init_weights()
 
     def init_weights(self):

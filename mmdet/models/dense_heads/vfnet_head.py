@@ -14,7 +14,7 @@ import torch.nn as nn
 
 from mmdet.core import (bbox2distance, bbox_overlaps, build_anchor_generator, build_assigner, distance2bbox,
                         fcos_assign, grid_points)
-from mmdet.ops import ConvModule, DeformConv2d, Scale, bias_init_with_prob, kernel_grid_offset, normal_init
+from mmdet.ops import Conv2d, ConvModule, DeformConv2d, Scale, bias_init_with_prob, kernel_grid_offset, normal_init
 from mmdet.utils import reduce_mean
 
 from ..builder import HEADS, build_loss
@@ -110,13 +110,13 @@ class VFNetHead(BaseDenseHead):
         self.relu = nn.ReLU(inplace=True)
         self.vfnet_reg_conv = ConvModule(fc, fc, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
                                          norm_cfg=self.norm_cfg, bias=self.conv_bias)
-        self.vfnet_reg = nn.Conv2d(fc, 4, 3, padding=1)
+        self.vfnet_reg = Conv2d(fc, 4, 3, padding=1)
         self.scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
         self.vfnet_reg_refine_dconv = DeformConv2d(fc, fc, self.dcn_kernel, 1, padding=self.dcn_pad)
-        self.vfnet_reg_refine = nn.Conv2d(fc, 4, 3, padding=1)
+        self.vfnet_reg_refine = Conv2d(fc, 4, 3, padding=1)
         self.scales_refine = nn.ModuleList([Scale(1.0) for _ in self.strides])
         self.vfnet_cls_dconv = DeformConv2d(fc, fc, self.dcn_kernel, 1, padding=self.dcn_pad)
-        self.vfnet_cls = nn.Conv2d(fc, self.cls_out_channels, 3, padding=1)
+        self.vfnet_cls = Conv2d(fc, self.cls_out_channels, 3, padding=1)
 
     def init_weights(self):
         for m in list(self.cls_convs) + list(self.reg_convs) + [self.vfnet_reg_conv]:
@@ -300,11 +300,11 @@ class VFNetRawHead(VFNetHead):
         self.reg_convs = self._stacked_convs()
         self.vfnet_reg_conv = ConvModule(fc, fc, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
                                          norm_cfg=self.norm_cfg, bias=self.conv_bias)
-        self.vfnet_reg = nn.Conv2d(fc, 4, 3, padding=1)
+        self.vfnet_reg = Conv2d(fc, 4, 3, padding=1)
         self.scales = nn.ModuleList([Scale(1.0) for _ in self.strides])
         self.vfnet_cls_conv = ConvModule(fc, fc, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
                                          norm_cfg=self.norm_cfg, bias=self.conv_bias)
-        self.vfnet_cls = nn.Conv2d(fc, self.cls_out_channels, 3, padding=1)
+        self.vfnet_cls = Conv2d(fc, self.cls_out_channels, 3, padding=1)
 
     def init_weights(self):
         for m in list(self.cls_convs) + list(self.reg_convs) + [self.vfnet_reg_conv, self.vfnet_cls_conv]:

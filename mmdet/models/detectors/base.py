@@ -7,9 +7,15 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from mmdet.core.visualization import imshow_det_bboxes
+from mmdet.utils.host import retain_freed_memory
 
 
 class BaseDetector(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        # a detector's feature maps are larger than glibc's mmap threshold: keep freed ones for reuse
+        retain_freed_memory()
 
     def extract_feat(self, img):
         raise NotImplementedError
