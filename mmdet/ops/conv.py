@@ -33,10 +33,18 @@ def _nnpack_ready():
 
 
 def winograd_pays(in_channels, out_channels, height, width):
-    """Whether NNPACK's Winograd beats oneDNN for one image (measured on a
-    2-core AVX2 machine: 0.4-0.7x the time from ~2k pixels x 256 output channels
-    on, slower below that or for fewer than 64 channels)."""
-    return min(in_channels, out_channels) >= 64 and height * width * min(out_channels, 256) >= 2048 * 256
+    """Whether NNPACK's Winograd beats oneDNN for one image.  Measured on the
+    2-core AVX2 machine of the docs: 0.4-0.7x oneDNN's time from about 1k pixels
+    on for 128+ output channels (32x40: 0.63x, 25x38: 1.0x, 16x20: 2.2x), from
+    about 8k pixels for 64-127 (the classifier's 80), never below 64 channels."""
+    return min(in_channels, out_channels) >= 64 and height * width >= (1024 if out_channels >= 128 else 8192)
+
+
+def _cpu_autocast():
+    try:
+        return torch.is_autocast_enabled('cpu')
+    except TypeError:  # torch < 2.4
+        return torch.is_autocast_cpu_enabled()
 
 
 def winograd_applies(conv, x):
@@ -46,7 +54,7 @@ def winograd_applies(conv, x):
             and conv.groups == 1 and conv.padding_mode == 'zeros' and isinstance(conv.padding, tuple)
             and max(conv.padding) <= 2
             and not (torch.is_grad_enabled() and (x.requires_grad or conv.weight.requires_grad))
-            and not torch.jit.is_tracing() and not torch.compiler.is_compiling()
+            and not torch.jit.is_tracing() and not torch.compiler.is_compiling() and not _cpu_autocast()
             and winograd_pays(x.shape[1], conv.out_channels, x.shape[2], x.shape[3]) and _nnpack_ready())
 
 

@@ -27,7 +27,7 @@ def calls(monkeypatch):
 @pytest.mark.parametrize('batch', [1, 2])
 def test_winograd_close_to_direct_and_to_float64(calls, batch):
     m = make_conv()
-    x = torch.randn(batch, 256, 40, 56)  # 2240 pixels: just over the size where Winograd pays
+    x = torch.randn(batch, 256, 32, 40)  # 1280 pixels: just over the size where Winograd pays
     with torch.inference_mode():
         y = m(x)
     assert calls == [x.shape]
@@ -51,13 +51,13 @@ def test_winograd_under_no_grad_and_on_channels_last_input(calls):
 
 
 @pytest.mark.parametrize('case', ['grad', 'stride', 'dilation', 'groups', 'small_map', 'few_channels', 'float64',
-                                  'switched_off'])
+                                  'switched_off', 'autocast'])
 def test_direct_conv_where_winograd_does_not_apply(calls, case, monkeypatch):
     kw = dict(stride=2) if case == 'stride' else dict(dilation=2, padding=2) if case == 'dilation' else \
         dict(groups=2) if case == 'groups' else {}
     torch.manual_seed(0)
     m = Conv2d(256, 32 if case == 'few_channels' else 256, 3, **{'padding': 1, **kw})
-    x = torch.randn(1, 256, *((20, 20) if case == 'small_map' else (48, 48)))
+    x = torch.randn(1, 256, *((25, 38) if case == 'small_map' else (48, 48)))
     if case == 'float64':
         m, x = m.double(), x.double()
     if case == 'switched_off':
@@ -66,11 +66,15 @@ def test_direct_conv_where_winograd_does_not_apply(calls, case, monkeypatch):
         y = m(x)  # training: autograd through the ordinary conv
         y.sum().backward()
         assert m.weight.grad is not None
+        expected = nn.Conv2d._conv_forward(m, x, m.weight, m.bias)
     else:
-        with torch.inference_mode():
+        amp = torch.autocast('cpu', dtype=torch.bfloat16, enabled=case == 'autocast')  # --amp: bf16 as asked
+        with torch.inference_mode(), amp:
             y = m(x)
+            expected = nn.Conv2d._conv_forward(m, x, m.weight, m.bias)
+        assert y.dtype == (torch.bfloat16 if case == 'autocast' else x.dtype)
     assert calls == []
-    assert torch.equal(y.detach(), nn.Conv2d._conv_forward(m, x, m.weight, m.bias).detach())
+    assert torch.equal(y.detach(), expected.detach())
 
 
 @nnpack
@@ -89,7 +93,8 @@ def test_winograd_not_traced_into_exported_graphs(calls):
 def test_winograd_pays_rule():
     assert conv.winograd_pays(256, 256, 100, 152)  # head tower at P3 of 800x1216
     assert conv.winograd_pays(64, 64, 200, 304)  # ResNet layer1
-    assert not conv.winograd_pays(256, 256, 25, 38)  # P5: oneDNN wins
+    assert conv.winograd_pays(256, 256, 32, 40)  # P4 of 512x640
+    assert not conv.winograd_pays(256, 256, 25, 38)  # P5 of 800x1216: oneDNN wins
     assert not conv.winograd_pays(256, 4, 100, 152)  # box output conv
     assert conv.winograd_pays(256, 80, 100, 152) and not conv.winograd_pays(256, 80, 50, 76)
 
