@@ -49,3 +49,12 @@ def test_building_a_detector_turns_it_on():
     with mock.patch('mmdet.models.detectors.base.retain_freed_memory') as m:
         build_detector(cfg.model)
     assert m.call_count == 1
+
+
+def test_building_a_pipeline_turns_it_on():
+    from unittest import mock
+
+    from mmdet.datasets.pipelines import Compose
+    with mock.patch('mmdet.datasets.pipelines.compose.retain_freed_memory') as m:
+        Compose([dict(type='LoadImageFromFile'), dict(type='Normalize', mean=[0, 0, 0], std=[1, 1, 1])])
+    assert m.call_count == 1

@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-from mmdet.datasets.pipelines import PIPELINES  # noqa: E402
+from mmdet.datasets.pipelines import PIPELINES, Compose  # noqa: E402
 from mmdet.utils import build_from_cfg  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
@@ -33,7 +33,8 @@ def main(argv=None):
     load = build_from_cfg(steps[0], PIPELINES)
     aug = steps[1] if len(steps) > 1 and steps[1]['type'] == 'MultiScaleFlipAug' else None
     inner = aug['transforms'] if aug else steps[1:]
-    ops = [(s['type'], build_from_cfg(s, PIPELINES)) for s in inner]
+    # a Compose, as datasets build it (it also sets the process up for the pipeline's large arrays)
+    ops = list(zip([s['type'] for s in inner], Compose(inner).transforms))
     scale = aug['img_scale'] if aug else None
     scale = scale[0] if isinstance(scale, list) else scale
     times = {name: [] for name in ['LoadImage'] + [n for n, _ in ops]}
