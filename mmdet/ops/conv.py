@@ -33,11 +33,17 @@ def _nnpack_ready():
 
 
 def winograd_pays(in_channels, out_channels, height, width):
-    """Whether NNPACK's Winograd beats oneDNN for one image.  Measured on the
-    2-core AVX2 machine of the docs: 0.4-0.7x oneDNN's time from about 1k pixels
-    on for 128+ output channels (32x40: 0.63x, 25x38: 1.0x, 16x20: 2.2x), from
-    about 8k pixels for 64-127 (the classifier's 80), never below 64 channels."""
-    return min(in_channels, out_channels) >= 64 and height * width >= (1024 if out_channels >= 128 else 8192)
+    """Whether NNPACK's Winograd beats oneDNN for one image inside a network.
+
+    Measured on the 2-core AVX2 machine of the docs.  Alone, NNPACK takes
+    0.4-0.7x oneDNN's time from about 1k pixels on (256 channels; 16x20: 2.2x
+    slower).  Inside a network each switch between oneDNN's OpenMP threads,
+    which spin for a while after every op, and NNPACK's own thread pool costs a
+    few milliseconds, so the rule asks for 3k pixels for 128+ output channels
+    (VFNet-R50 at 512x640: P4, 32x40, ran 10 % slower with it), 8k for 64-127
+    (the 80-class classifier), never fewer than 64 channels.
+    """
+    return min(in_channels, out_channels) >= 64 and height * width >= (3000 if out_channels >= 128 else 8192)
 
 
 def _cpu_autocast():

@@ -24,7 +24,7 @@ from torchvision.ops import deform_conv2d as tv_deform_conv2d
 from .conv import Conv2d
 
 
-def _sampling_points(offset, in_hw, weight_hw, stride, padding, dilation):
+def _sampling_points(offset, weight_hw, stride, padding, dilation):
     """Sampling positions (in input pixels) of every kernel point: two
     (n, dg, k, ho, wo) tensors ``py``, ``px``."""
     n, _, ho, wo = offset.shape
@@ -57,7 +57,7 @@ def deform_conv2d_sampled(x, offset, weight, bias=None, stride=(1, 1), padding=(
     k = kh * kw
     dg = offset.shape[1] // (2 * k)
     ho, wo = offset.shape[2:]
-    py, px = _sampling_points(offset, (h, w), (kh, kw), stride, padding, dilation)
+    py, px = _sampling_points(offset, (kh, kw), stride, padding, dilation)
     # pixel p -> normalised (2p + 1) / size - 1 under align_corners=False
     grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], -1).view(n * dg, k * ho, wo, 2)
     cols = F.grid_sample(x.reshape(n * dg, c // dg, h, w), grid, mode='bilinear', padding_mode='zeros',
@@ -82,7 +82,7 @@ def deform_conv2d_gathered(x, offset, weight, bias=None, stride=(1, 1), padding=
     k, groups = kh * kw, c // cg
     dg = offset.shape[1] // (2 * k)
     ho, wo = offset.shape[2:]
-    py, px = _sampling_points(offset, (h, w), (kh, kw), stride, padding, dilation)
+    py, px = _sampling_points(offset, (kh, kw), stride, padding, dilation)
     # one bag per (image, output pixel, kernel point, deform group): (n, ho, wo, k, dg, 1)
     py, px = (t.permute(0, 3, 4, 2, 1).unsqueeze(-1) for t in (py, px))
     y0, x0 = py.floor(), px.floor()
