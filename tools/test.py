@@ -12,7 +12,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import torch  # noqa: E402
 
-from mmdet.apis import multi_gpu_test, single_gpu_test  # noqa: E402
+from mmdet.apis import inference_autocast, multi_gpu_test, single_gpu_test  # noqa: E402
 from mmdet.apis.train import default_device  # noqa: E402
 from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
@@ -29,6 +29,7 @@ def parse_args(argv=None):
     p.add_argument('--out', help='output result file in pickle format')
     p.add_argument('--fuse-conv-bn', action='store_true', help='fold BN into convs (faster inference)')
     p.add_argument('--channels-last', action='store_true', help='NHWC memory format (faster convs on CPU)')
+    p.add_argument('--amp', action='store_true', help='mixed precision: bfloat16 autocast on the CPU, float16 on CUDA')
     p.add_argument('--format-only', action='store_true', help='only write the result files (e.g. for the test server)')
     p.add_argument('--eval', type=str, nargs='+', help='metrics, e.g. "bbox" (COCO) or "mAP" (custom datasets)')
     p.add_argument('--show', action='store_true', help='show results (needs a display; prefer --show-dir)')
@@ -76,10 +77,11 @@ def main(argv=None):
     model = model.to(default_device()).eval()
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    if distributed:
-        outputs = multi_gpu_test(model, loader)
-    else:
-        outputs = single_gpu_test(model, loader, args.show, args.show_dir, args.show_score_thr)
+    with inference_autocast(default_device(), args.amp):
+        if distributed:
+            outputs = multi_gpu_test(model, loader)
+        else:
+            outputs = single_gpu_test(model, loader, args.show, args.show_dir, args.show_score_thr)
     rank, _ = get_dist_info()
     if rank != 0:
         return

@@ -13,6 +13,14 @@ def _device_of(model):
     return next(model.parameters()).device
 
 
+def inference_autocast(device, enabled=True):
+    """``--amp`` at inference: bfloat16 autocast on the CPU, float16 on CUDA
+    (decoding and NMS stay in float32, see ``float_outputs``)."""
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else torch.float16,
+                          enabled=enabled)
+
+
 def _draw(model, data, results, out_dir, score_thr):
     metas = data['img_metas'][0] if isinstance(data['img_metas'][0], list) else data['img_metas']
     for meta, res in zip(metas, results):

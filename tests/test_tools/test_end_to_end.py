@@ -175,6 +175,9 @@ def test_analysis_tools_on_saved_results(trained, shapes_data, tmp_path):
     assert re.search(copy, again.stdout).group(1) == re.search(copy, direct.stdout).group(1)
     fast = py('tools/test.py', trained['cfg'], ckpt, '--eval', 'bbox', '--fuse-conv-bn', '--channels-last')
     assert re.search(copy, fast.stdout).group(1) == re.search(copy, direct.stdout).group(1)
+    amp = py('tools/test.py', trained['cfg'], ckpt, '--eval', 'bbox', '--amp')  # bfloat16: close, not equal
+    ap = [float(re.search(r"'bbox_mAP': ([0-9.]+)", r.stdout).group(1)) for r in (direct, amp)]
+    assert ap[0] > 0 and abs(ap[1] - ap[0]) <= 0.02, ap
 
     out = py('tools/analysis_tools/analyze_results.py', trained['cfg'], pkl, tmp_path / 'ana', '--topk', 2)
     for kind in ('good', 'bad'):

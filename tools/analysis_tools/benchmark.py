@@ -6,7 +6,6 @@ inputs of that padded size (no dataset needed).  Prints images/s after the
 warm-up, the peak memory, and the device, thread count and torch version.
 """
 import argparse
-import contextlib
 import copy
 import os.path as osp
 import sys
@@ -17,6 +16,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from mmdet.apis import inference_autocast  # noqa: E402
 from mmdet.apis.train import default_device  # noqa: E402
 from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
@@ -73,8 +73,7 @@ def main(argv=None):
         test_cfg.pop('samples_per_gpu', None)
         dataset = build_dataset(test_cfg, dict(test_mode=True))
         batches = build_dataloader(dataset, 1, cfg.data.workers_per_gpu, dist=False, shuffle=False)
-    amp = torch.autocast(device.type, dtype=torch.bfloat16 if device.type == 'cpu' else torch.float16) \
-        if args.amp else contextlib.nullcontext()
+    amp = inference_autocast(device, args.amp)
     print(f'device {device}, {torch.get_num_threads()} threads, torch {torch.__version__}'
           f'{", fused conv+bn" if args.fuse_conv_bn else ""}{", channels-last" if args.channels_last else ""}'
           f'{", amp" if args.amp else ""}')

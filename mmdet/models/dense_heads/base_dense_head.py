@@ -32,6 +32,13 @@ def select_vfl(head, loss_cls, use_vfl, loss_cls_vfl):
     return is_vfl, loss_cls
 
 
+def float_outputs(outs):
+    """The head's per-level outputs in float32: under autocast (``--amp``) they
+    come out in half or bfloat16, where box coordinates of a large image are off
+    by pixels.  Decoding and NMS run in float32, as 2.x's ``force_fp32`` did."""
+    return tuple([o.float() for o in level_outs] for level_outs in outs)
+
+
 def finish_detections(boxes, scores, meta, cfg, rescale, with_nms, score_factors=None):
     """Concatenated per-level boxes (n, 4) and scores (n, C) of one image ->
     ``(dets, labels)`` after NMS, or ``(boxes, scores_with_bg[, factors])``."""
@@ -55,7 +62,7 @@ class BaseDenseHead(nn.Module):
 
     def simple_test(self, feats, img_metas, rescale=False):
         """Per image ``(dets (k, 5), labels (k,))``."""
-        return self.get_bboxes(*self(feats), img_metas, rescale=rescale)
+        return self.get_bboxes(*float_outputs(self(feats)), img_metas, rescale=rescale)
 
     def aug_test(self, feats_list, img_metas_list, rescale=False):
         """Test-time augmentation: decode every view without NMS, map its boxes
@@ -66,7 +73,7 @@ class BaseDenseHead(nn.Module):
         ``rescale`` else in the first view's coordinates.
         """
         num_imgs = len(img_metas_list[0])
-        per_view = [self.get_bboxes(*self(x), metas, self.test_cfg, False, False)
+        per_view = [self.get_bboxes(*float_outputs(self(x)), metas, self.test_cfg, False, False)
                     for x, metas in zip(feats_list, img_metas_list)]
         results = []
         for i in range(num_imgs):
