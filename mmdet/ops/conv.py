@@ -2,20 +2,22 @@
 
 The layer is ``nn.Conv2d`` in every respect that a checkpoint, an optimizer
 or autograd can see.  Only when its result needs no gradient, on a float32
-CPU tensor, for a stride-1, undilated, ungrouped 3x3 conv over a large enough
-map, does it call NNPACK's Winograd kernel (bundled with PyTorch:
-``torch._nnpack_spatial_convolution``), which does 2.25x fewer multiplies than
-the direct convolution oneDNN runs.  Those layers are most of a detector's
-work: the head towers, the FPN output convs and the ResNet bottlenecks' 3x3
-convs.  On the 2-core machine of the docs (``docs/benchmark.md``) a 256->256
-conv on a 100x152 map takes 0.042 s instead of 0.10 s; on small maps, few
-channels or a batch in one call NNPACK is slower, so :func:`winograd_pays`
-keeps those on oneDNN.
+CPU tensor outside autocast and export, for a stride-1, undilated, ungrouped
+3x3 conv over a large enough map, does it call NNPACK's Winograd F(6x6, 3x3)
+kernel (bundled with PyTorch: ``torch._nnpack_spatial_convolution``), which
+needs about 5x fewer multiplies than the direct convolution oneDNN runs.
+Those layers are most of a detector's work: the head towers, the FPN output
+convs and the ResNet bottlenecks' 3x3 convs.  On the 2-core machine of the
+docs (``docs/useful_tools.md``, "Speed on the CPU") a 256->256 conv on a
+100x152 map takes 0.042 s instead of 0.10 s; on small maps, few channels or a
+batch in one call NNPACK is slower, so :func:`winograd_pays` keeps those on
+oneDNN.
 
-Winograd is exact arithmetic done in a different order: float32 results differ
-from the direct conv by a few units in the 5th-6th significant digit (tested);
-on the recorded fidelity case the head outputs stay within 4e-7 relative of the
-original's.  ``WINOGRAD = False`` (or ``MMDET_WINOGRAD=0``) turns it off.
+Winograd computes the same convolution through tile transforms, so float32
+results differ from the direct conv by rounding only: about 1e-5 of the
+largest output (tested against float64), and VFNet-R50's detections are the
+same (tested at 2x3x512x640).  ``WINOGRAD = False`` (or ``MMDET_WINOGRAD=0``)
+turns it off.
 """
 import functools
 import os
