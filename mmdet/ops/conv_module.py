@@ -40,7 +40,8 @@ def build_norm_layer(cfg, num_features, postfix=''):
 
 
 def build_conv_layer(cfg, *args, **kwargs):
-    """``None``/Conv -> ``Conv2d`` (``nn.Conv2d`` with the Winograd CPU inference path); ``DCN`` -> DeformConv2dPack; ``DCNv2`` -> modulated."""
+    """``None``/Conv -> ``Conv2d`` (``nn.Conv2d`` with the Winograd CPU inference path);
+    ``DCN`` -> DeformConv2dPack; ``DCNv2`` -> modulated."""
     cfg = dict(type='Conv2d') if cfg is None else dict(cfg)
     layer_type = cfg.pop('type')
     if layer_type in ('Conv', 'Conv2d'):
