@@ -70,17 +70,65 @@ def test_multiscale_flip_aug_and_collate():
     assert train_batch['img'].shape == (2, 3, 8, 6) and train_batch['img'][0, :, 4:].abs().sum() == 0
 
 
+@pytest.mark.parametrize('dtype', [np.uint8, np.float32])
 @pytest.mark.parametrize('to_rgb', [True, False])
-def test_fast_normalize_and_pad_are_bit_identical_to_the_formula(to_rgb):
-    """The OpenCV path (uint8 channel swap, fused convert+subtract, in-place
-    divide, copyMakeBorder) gives exactly (img[..., ::-1] - mean) / std, zero-padded."""
+def test_fast_normalize_and_pad_are_bit_identical_to_the_formula(to_rgb, dtype):
+    """The OpenCV paths (uint8 channel swap; a lookup table for uint8, fused convert+subtract and in-place
+    divide for float32; copyMakeBorder) give exactly (img[..., ::-1] - mean) / std, zero-padded."""
     from mmdet.datasets.pipelines.transforms import Normalize, Pad
     rng = np.random.RandomState(3)
     img = rng.randint(0, 256, (37, 50, 3)).astype(np.uint8)
+    img[0, :, :] = np.arange(256).reshape(-1, 1)[:50]
+    img[1, :, :] = np.arange(50, 100).reshape(-1, 1)
+    img[2:8, :, :] = np.arange(100, 400).reshape(6, 50, 1) % 256  # every value in every channel
+    img = img.astype(dtype)
     mean, std = [123.675, 116.28, 103.53], [58.395, 57.12, 57.375]
     out = Pad(size_divisor=32)(Normalize(mean, std, to_rgb)(dict(img=img.copy())))['img']
     src = img[..., ::-1] if to_rgb else img
     ref = (src.astype(np.float32) - np.array(mean, np.float32)) / np.array(std, np.float32)
     expected = np.zeros((64, 64, 3), np.float32)
     expected[:37, :50] = ref
-    assert out.dtype == np.float32 and np.array_equal(out, expected)
+    assert out.dtype == np.float32 and out.flags.c_contiguous and np.array_equal(out, expected)
+
+
+@pytest.mark.parametrize('shape,dtype', [((5, 7, 3), np.float32), ((5, 7, 3), np.uint8), ((5, 7, 4), np.float32),
+                                         ((5, 7), np.uint8), ((5, 7, 1), np.float32), ((5, 7, 6), np.float32),
+                                         ((5, 7, 3), np.float64)])
+def test_hwc_to_chw_is_a_contiguous_transpose(shape, dtype):
+    from mmdet.datasets.pipelines import ImageToTensor
+    from mmdet.datasets.pipelines.formatting import hwc_to_chw
+    img = (np.random.RandomState(0).rand(9, 11, *shape[2:]) * 255).astype(dtype)
+    for view in (img[:5, :7], img[2:7, ::-1][:, :7], img):  # a crop (row step), negative strides, whole
+        ref = view[None] if view.ndim == 2 else view.transpose(2, 0, 1)
+        out = hwc_to_chw(view)
+        assert out.flags.c_contiguous and out.dtype == view.dtype and np.array_equal(out, ref)
+    bundled = DefaultFormatBundle()(dict(img=img))['img']
+    assert bundled.dtype == torch.float32 and bundled.is_contiguous()
+    assert torch.equal(bundled, torch.from_numpy(img[None] if img.ndim == 2 else img.transpose(2, 0, 1)).float())
+    assert torch.equal(ImageToTensor(['img'])(dict(img=img))['img'], torch.from_numpy(hwc_to_chw(img)))
+
+
+def test_vfnet_test_pipeline_on_a_jpeg_is_the_plain_formula():
+    """The whole test pipeline of the VFNet configs on a real 640x480 JPEG gives, bit for bit, what the plain
+    numpy formula gives: decode, bilinear resize to 1067x800, BGR -> RGB, (x - mean) / std, zero pad to 32, CHW."""
+    import os.path as osp
+
+    import cv2
+
+    from mmdet.datasets.pipelines import Compose
+    from mmdet.utils import Config
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(root, 'configs', 'vfnet', 'vfnet_r50_fpn_1x_coco.py'))
+    filename = osp.join(root, 'demo', 'demo.jpg')
+    data = Compose(cfg.data.test.pipeline)(dict(img_info=dict(filename=filename), img_prefix=None))
+    img, meta = data['img'][0], data['img_metas'][0]
+    src = cv2.imread(filename)
+    assert src.shape == (480, 640, 3)
+    resized = cv2.resize(src, (1067, 800), interpolation=cv2.INTER_LINEAR)
+    norm = cfg.img_norm_cfg
+    ref = (resized[..., ::-1].astype(np.float32) - np.array(norm.mean, np.float32)) / np.array(norm.std, np.float32)
+    padded = np.zeros((800, 1088, 3), np.float32)
+    padded[:, :1067] = ref
+    assert meta['img_shape'] == (800, 1067, 3) and meta['pad_shape'] == (800, 1088, 3)
+    assert img.dtype == torch.float32 and img.is_contiguous()
+    assert torch.equal(img, torch.from_numpy(padded.transpose(2, 0, 1).copy()))

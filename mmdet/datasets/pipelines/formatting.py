@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import torch
 
@@ -18,6 +19,21 @@ def to_tensor(data):
     raise TypeError(f'type {type(data).__name__} cannot be converted to a tensor')
 
 
+def hwc_to_chw(img):
+    """A contiguous CHW copy of an HWC (or HW) array.  OpenCV's split writes the planes straight into the
+    result and, unlike numpy's strided copy or torch's single-threaded one in loader workers, runs at memory
+    speed (1088x800x3 float32: 1.8 ms against 2.3-3.9 ms)."""
+    if img.ndim < 3:
+        return np.ascontiguousarray(img[None])
+    out = np.empty((img.shape[2],) + img.shape[:2], img.dtype)
+    if 1 < img.shape[2] <= 4 and img.dtype in (np.uint8, np.float32) and img.strides[1:] == (
+            img.shape[2] * img.itemsize, img.itemsize):
+        cv2.split(img, list(out))
+    else:
+        out[...] = img.transpose(2, 0, 1)
+    return out
+
+
 @PIPELINES.register_module()
 class ImageToTensor:
     """HWC arrays under ``keys`` -> CHW tensors."""
@@ -27,10 +43,7 @@ class ImageToTensor:
 
     def __call__(self, results):
         for k in self.keys:
-            img = results[k]
-            if img.ndim < 3:
-                img = img[..., None]
-            results[k] = to_tensor(img.transpose(2, 0, 1)).contiguous()
+            results[k] = torch.from_numpy(hwc_to_chw(results[k]))
         return results
 
     def __repr__(self):
@@ -57,9 +70,7 @@ class DefaultFormatBundle:
             num_channels = 1 if img.ndim < 3 else img.shape[2]
             results.setdefault('img_norm_cfg', dict(mean=np.zeros(num_channels, np.float32),
                                                     std=np.ones(num_channels, np.float32), to_rgb=False))
-            if img.ndim < 3:
-                img = img[..., None]
-            results['img'] = to_tensor(np.ascontiguousarray(img.transpose(2, 0, 1))).float()
+            results['img'] = torch.from_numpy(hwc_to_chw(img)).float()
         for key in ('proposals', 'gt_bboxes', 'gt_bboxes_ignore', 'gt_labels'):
             if key in results:
                 results[key] = to_tensor(results[key])
