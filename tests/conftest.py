@@ -85,4 +85,5 @@ def run_env():
     env = dict(os.environ)
     env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
     env.setdefault('OMP_NUM_THREADS', '1')
+    env.setdefault('PYTHON', sys.executable)  # the launch scripts' interpreter: this one, venv activated or not
     return env

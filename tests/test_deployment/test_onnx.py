@@ -4,9 +4,11 @@ Seed configs with deterministic weights (``tests/fidelity.py``) at a low
 score threshold, so that every image yields the full 100 detections and the
 NMS (soft-NMS for VFNet-X, past the split threshold) really has work to do."""
 import glob
+import multiprocessing
 import os.path as osp
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -24,9 +26,10 @@ from tests.conftest import ROOT  # noqa: E402
 from tests.fidelity import fill_deterministic  # noqa: E402
 
 
-def seed_model(name, score_thr=0.005, **test_cfg):
+def seed_model(name, score_thr=0.005, backbone=None, **test_cfg):
     cfg = Config.fromfile(glob.glob(osp.join(ROOT, 'configs', '**', name), recursive=True)[0])
     cfg.model.pretrained = None
+    cfg.model.backbone.update(backbone or {})
     cfg.model.test_cfg.update(score_thr=score_thr, **test_cfg)
     model = build_detector(cfg.model).eval()
     fill_deterministic(model)
@@ -50,27 +53,38 @@ def pytorch_result(model, data):
         return model.simple_test(x, [meta], rescale=True)[0]
 
 
+EXPORT_CASES = {
+    # dynamic height/width, DeformConv op for the star-shaped deformable conv
+    'vfnet_r50': ('vfnet_r50_fpn_1x_coco.py', None, dict(dynamic=True, dcn='deformconv', shape=(256, 320))),
+    # DCNv2 in the backbone (c5 here, with its strided first block, rather than c3-c5) and in the head,
+    # deformable convs as GridSample + MatMul
+    'vfnet_r50_mdconv': ('vfnet_r50_fpn_mdconv_c3-c5_mstrain_2x_coco.py',
+                         dict(stage_with_dcn=(False, False, False, True)),
+                         dict(dynamic=True, dcn='sampled', shape=(256, 320))),
+    # Res2Net (50 deep rather than 101: the same blocks), PAFPNX with DCNv2 + GN, 4 x 384 head, soft-NMS
+    'vfnetx': ('vfnetx_r2_101_fpn_mdconv_c3-c5_mstrain_59e_coco.py', dict(depth=50),
+               dict(dynamic=True, dcn='deformconv', shape=(256, 320))),
+}
+
+
+def _export_case(key, path):
+    torch.set_num_threads(1)
+    name, backbone, kw = EXPORT_CASES[key]
+    export_onnx(seed_model(name, backbone=backbone)[0], path, logger=lambda *a: None, **kw)
+
+
 @pytest.fixture(scope='session')
 def exported(tmp_path_factory):
-    """Each model exported once: {name: (model, cfg, onnx path)}."""
+    """Each model exported once: {name: (model, cfg, onnx path)}.  Exporting is single-threaded Python taking
+    1-2 min a model here (it grows with the graph, hence the smaller variants), so the models are exported in
+    parallel processes; the weights depend only on the layout, so the models built here are the same."""
     out = tmp_path_factory.mktemp('onnx')
-    cases = {
-        # dynamic height/width, DeformConv op for the star-shaped deformable conv
-        'vfnet_r50': ('vfnet_r50_fpn_1x_coco.py', dict(dynamic=True, dcn='deformconv', shape=(256, 320))),
-        # DCNv2 in the backbone and head, deformable convs as GridSample + MatMul
-        'vfnet_r50_mdconv': ('vfnet_r50_fpn_mdconv_c3-c5_mstrain_2x_coco.py',
-                             dict(dynamic=True, dcn='sampled', shape=(256, 320))),
-        # Res2Net, PAFPNX with DCNv2 + GN, 4 x 384 head, soft-NMS
-        'vfnetx': ('vfnetx_r2_101_fpn_mdconv_c3-c5_mstrain_59e_coco.py',
-                   dict(dynamic=True, dcn='deformconv', shape=(256, 320))),
-    }
-    models = {}
-    for key, (name, kw) in cases.items():
-        model, cfg = seed_model(name)
-        path = str(out / f'{key}.onnx')
-        export_onnx(model, path, logger=lambda *a: None, **kw)
-        models[key] = (model, cfg, path)
-    return models
+    paths = {key: str(out / f'{key}.onnx') for key in EXPORT_CASES}
+    with ProcessPoolExecutor(len(paths), mp_context=multiprocessing.get_context('spawn')) as pool:
+        for job in [pool.submit(_export_case, key, path) for key, path in paths.items()]:
+            job.result()
+    return {key: (*seed_model(name, backbone=backbone), paths[key])
+            for key, (name, backbone, _) in EXPORT_CASES.items()}
 
 
 @pytest.mark.parametrize('key,hw,scale', [
