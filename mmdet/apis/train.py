@@ -10,7 +10,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mmdet.datasets import build_dataloader, build_dataset
 from mmdet.runner import AmpState, build_optimizer, build_runner, register_config_hooks
 from mmdet.runner.hooks import EvalHook, SWAHook
-from mmdet.utils import get_root_logger, is_dist
+from mmdet.utils import barrier, broadcast_object, get_dist_info, get_root_logger, is_dist
 
 
 def set_random_seed(seed, deterministic=False):
@@ -107,7 +107,7 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
     return runner
 
 
-def _swa_start_checkpoint(cfg, logger):
+def _pick_swa_start(cfg, logger):
     """``swa_load_from`` as a file: as given, or inside the work dir; falls back to
     ``latest.pth`` of the main stage (e.g. under --no-validate no best model exists)."""
     name = cfg.get('swa_load_from')
@@ -122,6 +122,24 @@ def _swa_start_checkpoint(cfg, logger):
                            f'starting SWA from {latest}')
         return latest
     raise FileNotFoundError(f"SWA stage: swa_load_from '{name}' not found, and no {latest} to start from")
+
+
+def swa_start_checkpoint(cfg, logger):
+    """The SWA stage's start file, the same on every rank: once all ranks are here, rank 0 (which alone
+    evaluates and writes ``best_*.pth``) has written the main stage's last checkpoints, and its choice is
+    broadcast; without the barrier the others could read an older best model or ``latest.pth``."""
+    barrier()
+    if get_dist_info()[0] == 0:
+        try:
+            choice = (_pick_swa_start(cfg, logger), None)
+        except FileNotFoundError as e:
+            choice = (None, str(e))
+    else:
+        choice = None
+    path, error = broadcast_object(choice)
+    if error is not None:
+        raise FileNotFoundError(error)
+    return path
 
 
 def train_swa(model, loaders, cfg, distributed, validate, timestamp, meta, device, logger, wrapped=None):
@@ -150,7 +168,7 @@ def train_swa(model, loaders, cfg, distributed, validate, timestamp, meta, devic
     if cfg.get('swa_resume_from'):
         runner.resume(cfg.swa_resume_from)
     else:
-        runner.load_checkpoint(_swa_start_checkpoint(cfg, logger))
+        runner.load_checkpoint(swa_start_checkpoint(cfg, logger))
     workflow = [('train', 1)]
     runner.run(loaders[:1], workflow)
     return runner

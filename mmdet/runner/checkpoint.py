@@ -220,16 +220,22 @@ def _load_matching(module, sd, strict, filename):
 
 
 def rng_state():
+    """The generators' states; for CUDA only the current device's, the one this process draws on (every
+    device's would not restore on a machine that shows fewer of them, and each rank has its own)."""
     return {'python': random.getstate(), 'numpy': np.random.get_state(), 'torch': torch.get_rng_state(),
-            'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+            'cuda': torch.cuda.get_rng_state() if torch.cuda.is_available() else None}
 
 
 def set_rng_state(state):
     random.setstate(state['python'])
     np.random.set_state(state['numpy'])
     torch.set_rng_state(state['torch'])
-    if state.get('cuda') is not None and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state['cuda'])
+    cuda = state.get('cuda')
+    if isinstance(cuda, (list, tuple)):  # an older checkpoint: one state per device, take this process's
+        index = torch.cuda.current_device() if torch.cuda.is_available() else 0
+        cuda = cuda[index] if index < len(cuda) else None
+    if cuda is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(cuda)
 
 
 def save_checkpoint(model, filename, optimizer=None, meta=None, extra=None):

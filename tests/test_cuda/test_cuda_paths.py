@@ -69,3 +69,16 @@ def test_single_process_cuda_train_and_test(tmp_path, shapes_data):
     out = subprocess.run([sys.executable, osp.join(ROOT, 'tools', 'test.py'), str(cfg), str(tmp_path / 'w' /
                           'latest.pth'), '--eval', 'bbox'], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0 and 'bbox_mAP' in out.stdout, out.stderr[-3000:]
+
+
+def test_cuda_rng_state_is_this_devices_and_round_trips():
+    """Resume restores the CUDA generator of the process's device; a state saved on a machine with more
+    GPUs (one per device, as earlier versions kept it) still loads."""
+    from mmdet.runner.checkpoint import rng_state, set_rng_state
+    state = rng_state()
+    assert isinstance(state['cuda'], torch.Tensor)
+    drawn = torch.rand(4, device='cuda')
+    set_rng_state(state)
+    assert torch.equal(torch.rand(4, device='cuda'), drawn)
+    set_rng_state(dict(state, cuda=[state['cuda']] * (torch.cuda.device_count() + 8)))
+    assert torch.equal(torch.rand(4, device='cuda'), drawn)

@@ -105,3 +105,19 @@ def test_resnet_loads_torchvision_weights_from_cache(tmp_path, monkeypatch):
     feats = ours(x)
     ref = tv.layer4(tv.layer3(tv.layer2(tv.layer1(tv.maxpool(tv.relu(tv.bn1(tv.conv1(x))))))))
     assert torch.allclose(feats[-1], ref, atol=1e-5)
+
+
+def test_rng_state_round_trips_and_reads_the_older_per_device_form():
+    import random
+
+    import numpy as np
+
+    from mmdet.runner.checkpoint import rng_state, set_rng_state
+    state = rng_state()
+    drawn = (random.random(), np.random.rand(), torch.rand(2))
+    set_rng_state(state)
+    assert (random.random(), np.random.rand()) == drawn[:2] and torch.equal(torch.rand(2), drawn[2])
+    # checkpoints of earlier versions kept one CUDA state per visible device; more than this machine has
+    set_rng_state(dict(state, cuda=[torch.zeros(16, dtype=torch.uint8)] * 9 if not torch.cuda.is_available()
+                       else [state['cuda']] * (torch.cuda.device_count() + 8)))
+    assert torch.equal(torch.rand(2), drawn[2])

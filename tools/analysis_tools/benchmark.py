@@ -81,12 +81,12 @@ def main(argv=None):
     for i, data in enumerate(batches):
         data = to_device(data, device)
         if device.type == 'cuda':
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         t = time.perf_counter()
         with torch.inference_mode(), amp:
             model(return_loss=False, rescale=True, **data)
         if device.type == 'cuda':
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         if i >= args.num_warmup:
             pure += time.perf_counter() - t
             done += 1

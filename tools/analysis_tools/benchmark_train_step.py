@@ -51,13 +51,13 @@ def main(argv=None):
     times = []
     for i in range(args.repeat + 1):
         if args.device.startswith('cuda'):
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(args.device)
         t = time.perf_counter()
         losses = model.forward_train(img, [dict(m) for m in metas], boxes, labels)
         sum(losses.values()).backward()
         model.zero_grad(set_to_none=True)
         if args.device.startswith('cuda'):
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(args.device)
         if i:  # the first step warms up
             times.append(time.perf_counter() - t)
     print(f'{osp.basename(args.config)} {args.batch}x3x{h}x{w} on {args.device} (dcn: '

@@ -23,7 +23,9 @@ class OptimizerHook(Hook):
         out = runner.outputs
         loss = out['loss']
         scaler = runner.amp.scaler if runner.amp is not None else None
-        if not torch.isfinite(loss):
+        # the loss as every rank saw it (log_vars are averaged over the ranks): one rank's NaN stops or skips
+        # the step on all of them, so none is left waiting in the gradient all-reduce of the others
+        if not (torch.isfinite(loss) and np.isfinite(out['log_vars'].get('loss', 0.0))):
             log_vars = out['log_vars']
             bad = ', '.join(f'{k}={v}' for k, v in log_vars.items() if not np.isfinite(v)) or f'loss={loss}'
             msg = (f'non-finite loss at epoch {runner.epoch + 1}, iteration {runner.inner_iter + 1} '
