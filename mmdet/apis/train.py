@@ -74,8 +74,7 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
     seed = cfg.get('seed')
     loaders = [build_dataloader(ds, cfg.data.samples_per_gpu, cfg.data.workers_per_gpu, dist=distributed, seed=seed,
                                 persistent_workers=False) for ds in datasets]
-    fp16 = cfg.get('fp16')
-    amp = AmpState(device, fp16.get('loss_scale', 'dynamic')) if fp16 else None
+    amp = _amp_state(cfg, device)
     wrapped = _wrap(model, distributed, device, cfg)
     runner_cfg = _runner_cfg(cfg)
     by_epoch = runner_cfg['type'] != 'IterBasedRunner'
@@ -105,6 +104,11 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
     if cfg.get('swa_training', False):
         train_swa(model, loaders, cfg, distributed, validate, runner.timestamp, meta, device, logger, wrapped)
     return runner
+
+
+def _amp_state(cfg, device):
+    fp16 = cfg.get('fp16')
+    return AmpState(device, fp16.get('loss_scale', 'dynamic')) if fp16 else None
 
 
 def _pick_swa_start(cfg, logger):
@@ -152,7 +156,7 @@ def train_swa(model, loaders, cfg, distributed, validate, timestamp, meta, devic
     optimizer = build_optimizer(wrapped, swa_opt_cfg)
     runner_cfg = _runner_cfg(cfg, 'swa_runner', 'swa_total_epochs')
     runner = build_runner(runner_cfg, dict(model=wrapped, optimizer=optimizer, work_dir=cfg.work_dir, logger=logger,
-                                           meta=meta, amp=AmpState(device) if cfg.get('fp16') else None,
+                                           meta=meta, amp=_amp_state(cfg, device),
                                            device=device, seed=cfg.get('seed')))
     runner.timestamp = timestamp
     runner.latest_name = 'swa_latest.pth'

@@ -43,15 +43,18 @@ def seed_all(seed):
 
 class AmpState:
     """Mixed precision from ``fp16=dict(loss_scale=...)``: float16 autocast and a
-    GradScaler on CUDA (a number sets the initial scale; 'dynamic' the default),
-    bfloat16 autocast without scaling on CPU."""
+    GradScaler on CUDA, bfloat16 autocast without scaling on CPU.  As in MMDetection 2.x,
+    ``'dynamic'`` (the default) adapts the scale and a number keeps it fixed (``fixed_scale``;
+    steps whose gradients overflow are still skipped)."""
 
     def __init__(self, device, loss_scale='dynamic'):
         self.device_type = torch.device(device).type
+        if loss_scale != 'dynamic' and not isinstance(loss_scale, (int, float)):
+            raise ValueError(f"fp16.loss_scale must be 'dynamic' or a number, got {loss_scale!r}")
+        self.fixed_scale = None if loss_scale == 'dynamic' else float(loss_scale)
         if self.device_type == 'cuda':
             self.dtype = torch.float16
-            init = 2.0 ** 16 if loss_scale == 'dynamic' else float(loss_scale)
-            self.scaler = torch.amp.GradScaler('cuda', init_scale=init)
+            self.scaler = torch.amp.GradScaler('cuda', init_scale=self.fixed_scale or 2.0 ** 16)
         else:
             self.dtype, self.scaler = torch.bfloat16, None
 

@@ -121,3 +121,26 @@ def test_rng_state_round_trips_and_reads_the_older_per_device_form():
     set_rng_state(dict(state, cuda=[torch.zeros(16, dtype=torch.uint8)] * 9 if not torch.cuda.is_available()
                        else [state['cuda']] * (torch.cuda.device_count() + 8)))
     assert torch.equal(torch.rand(2), drawn[2])
+
+
+@pytest.mark.parametrize('loss_scale,after_overflow', [(512., 512.), ('dynamic', 256.)])
+def test_fixed_loss_scale_stays_and_dynamic_backs_off(loss_scale, after_overflow):
+    """2.x's fp16 semantics: ``loss_scale=512.`` is a fixed scale, 'dynamic' halves on overflow; either
+    way a step whose gradients overflow is skipped.  (The hook's scaler logic, on CPU's GradScaler.)"""
+    from mmdet.runner import AmpState
+    from mmdet.runner.hooks.optimizer import OptimizerHook
+    amp = AmpState('cpu', loss_scale)
+    amp.scaler = torch.amp.GradScaler('cpu', init_scale=512.)  # CPU training itself runs unscaled bfloat16
+    w = nn.Parameter(torch.ones(3))
+    opt = torch.optim.SGD([w], lr=0.1)
+    for factor, moved in ((1e36, False), (1.0, True)):  # scaled gradients overflow, then an ordinary step
+        loss = (w * factor).sum()
+        runner = SimpleNamespace(outputs=dict(loss=loss, log_vars=dict(loss=loss.item()), num_samples=1), amp=amp,
+                                 optimizer=opt, model=nn.ModuleList(), epoch=0, inner_iter=0, iter=0)
+        before = w.detach().clone()
+        OptimizerHook().after_train_iter(runner)
+        assert (not torch.equal(w.detach(), before)) == moved
+        if not moved:
+            assert amp.scaler.get_scale() == after_overflow
+    with pytest.raises(ValueError, match='loss_scale'):
+        AmpState('cpu', 'auto')

@@ -46,6 +46,6 @@ class OptimizerHook(Hook):
                 runner.log_buffer.update({'grad_norm': float(norm)}, out['num_samples'])
         if scaler is not None:
             scaler.step(runner.optimizer)
-            scaler.update()
+            scaler.update(runner.amp.fixed_scale)  # None: the dynamic rule
         else:
             runner.optimizer.step()
