@@ -49,8 +49,8 @@ class AmpState:
 
     def __init__(self, device, loss_scale='dynamic'):
         self.device_type = torch.device(device).type
-        if loss_scale != 'dynamic' and not isinstance(loss_scale, (int, float)):
-            raise ValueError(f"fp16.loss_scale must be 'dynamic' or a number, got {loss_scale!r}")
+        if loss_scale != 'dynamic' and not (isinstance(loss_scale, (int, float)) and loss_scale > 0):
+            raise ValueError(f"fp16.loss_scale must be 'dynamic' or a positive number, got {loss_scale!r}")
         self.fixed_scale = None if loss_scale == 'dynamic' else float(loss_scale)
         if self.device_type == 'cuda':
             self.dtype = torch.float16

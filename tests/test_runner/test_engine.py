@@ -142,5 +142,6 @@ def test_fixed_loss_scale_stays_and_dynamic_backs_off(loss_scale, after_overflow
         assert (not torch.equal(w.detach(), before)) == moved
         if not moved:
             assert amp.scaler.get_scale() == after_overflow
-    with pytest.raises(ValueError, match='loss_scale'):
-        AmpState('cpu', 'auto')
+    for bad in ('auto', 0, -512.):
+        with pytest.raises(ValueError, match='loss_scale'):
+            AmpState('cpu', bad)
