@@ -74,10 +74,11 @@ def main(argv=None):
         model = fuse_conv_bn(model)
     classes = ckpt.get('meta', {}).get('CLASSES')
     model.CLASSES = tuple(classes) if classes is not None else dataset.CLASSES
-    model = model.to(default_device()).eval()
+    device = default_device()
+    model = model.to(device).eval()
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    with inference_autocast(default_device(), args.amp):
+    with inference_autocast(device, args.amp):
         if distributed:
             outputs = multi_gpu_test(model, loader)
         else:

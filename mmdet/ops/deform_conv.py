@@ -169,8 +169,8 @@ class DeformConv2dPack(DeformConv2d):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.conv_offset = Conv2d(self.in_channels, self.deform_groups * 2 * math.prod(self.kernel_size),
-                                     self.kernel_size, stride=self.stride, padding=self.padding,
-                                     dilation=self.dilation, bias=True)
+                                  self.kernel_size, stride=self.stride, padding=self.padding,
+                                  dilation=self.dilation, bias=True)
         nn.init.zeros_(self.conv_offset.weight)
         nn.init.zeros_(self.conv_offset.bias)
 
@@ -186,8 +186,8 @@ class ModulatedDeformConv2dPack(DeformConv2d):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, deform_groups, bias)
         self.conv_offset = Conv2d(self.in_channels, self.deform_groups * 3 * math.prod(self.kernel_size),
-                                     self.kernel_size, stride=self.stride, padding=self.padding,
-                                     dilation=self.dilation, bias=True)
+                                  self.kernel_size, stride=self.stride, padding=self.padding,
+                                  dilation=self.dilation, bias=True)
         nn.init.zeros_(self.conv_offset.weight)
         nn.init.zeros_(self.conv_offset.bias)
 
