@@ -97,9 +97,9 @@ def soft_nms(boxes, scores, iou_threshold=0.3, sigma=0.5, min_score=1e-3, method
     rank = torch.empty_like(group_order)
     rank[group_order] = torch.arange(group_order.numel(), device=group_order.device)
     by_rank = torch.argsort(rank[inverse], stable=True)  # boxes sorted by their group's rank
-    starts = [0]
-    for s in sizes:
-        starts.append(starts[-1] + s)
+    starts = torch.zeros(len(sizes) + 1, dtype=torch.long, device=boxes.device)
+    starts[1:] = counts[group_order].cumsum(0)  # first position of each group in ``by_rank``
+    bounds = starts.tolist()
     budget = 2 * n
     keep_all, score_all = [], []
     first = 0
@@ -107,9 +107,10 @@ def soft_nms(boxes, scores, iou_threshold=0.3, sigma=0.5, min_score=1e-3, method
         last = first + 1
         while last < len(sizes) and (last + 1 - first) * sizes[first] <= budget:
             last += 1
-        idx = by_rank[starts[first]:starts[last]]
+        idx = by_rank[bounds[first]:bounds[last]]
         row = rank[inverse[idx]] - first
-        col = torch.arange(idx.numel(), device=idx.device) - boxes.new_tensor(starts, dtype=torch.long)[row + first]
+        # position inside the group: global position in ``by_rank`` minus the group's start
+        col = torch.arange(bounds[first], bounds[last], device=idx.device) - starts[row + first]
         g, m = last - first, sizes[first]
         src = torch.full((g, m), -1, dtype=torch.long, device=boxes.device)
         src[row, col] = idx

@@ -180,3 +180,61 @@ def test_soft_nms_on_100k_boxes_stays_in_linear_memory():
     assert out.returncode == 0, out.stderr[-2000:]
     grown = float(out.stdout.split('GROWN_MB')[1])
     assert grown < 300, f'soft-NMS grew the process by {grown:.0f} MB'
+
+
+def _class_mix(sizes, seed):
+    """Random boxes in a 300 px square, ``sizes[c]`` of them in class ``c``."""
+    g = torch.Generator().manual_seed(seed)
+    n = sum(sizes)
+    xy = torch.rand(n, 2, generator=g) * 300
+    boxes = torch.cat([xy, xy + torch.rand(n, 2, generator=g) * 50 + 5], 1)
+    groups = torch.cat([torch.full((s,), c, dtype=torch.long) for c, s in enumerate(sizes)])
+    return boxes, torch.rand(n, generator=g), groups[torch.randperm(n, generator=g)]
+
+
+def _soft_nms_class_by_class(boxes, scores, groups, **kw):
+    """{box index: decayed score}, one plain soft_nms per class."""
+    out = {}
+    for c in groups.unique():
+        idx = (groups == c).nonzero().view(-1)
+        dets, keep = soft_nms(boxes[idx], scores[idx], **kw)
+        out.update({int(idx[k]): float(s) for k, s in zip(keep, dets[:, 4])})
+    return out
+
+
+MIXES = {
+    'skewed': [1000] + [10] * 20,  # the reported crash: needs several chunks
+    'skewed_small': [100] + [3] * 20,
+    'two_giants_and_dust': [400, 300] + [1] * 50 + [7] * 9,
+    'balanced': [30] * 12,
+    'single_class': [500],
+    'one_box_per_class': [1] * 80,
+}
+
+
+@pytest.mark.parametrize('mix', sorted(MIXES))
+@pytest.mark.parametrize('method', ['linear', 'gaussian'])
+def test_grouped_soft_nms_on_class_mixes_equals_class_by_class(mix, method):
+    boxes, scores, groups = _class_mix(MIXES[mix], seed=len(mix))
+    kw = dict(iou_threshold=0.6, min_score=1e-3, method=method)
+    dets, keep = soft_nms(boxes, scores, groups=groups, **kw)
+    assert torch.all(dets[1:, 4] <= dets[:-1, 4])
+    assert torch.equal(dets[:, :4], boxes[keep])
+    got = {int(k): float(s) for k, s in zip(keep, dets[:, 4])}
+    expected = _soft_nms_class_by_class(boxes, scores, groups, **kw)
+    assert len(got) == len(keep) and got.keys() == expected.keys()
+    assert max(abs(got[k] - expected[k]) for k in got) < 1e-5
+
+
+def test_grouped_soft_nms_over_chunks_matches_the_reference_loop():
+    """A mix that needs two chunks, against mmcv's loop itself (not only our ungrouped form)."""
+    boxes, scores, groups = _class_mix(MIXES['skewed_small'], seed=7)
+    dets, keep = soft_nms(boxes, scores, iou_threshold=0.3, min_score=0.05, groups=groups)
+    got = {int(k): float(s) for k, s in zip(keep, dets[:, 4])}
+    expected = {}
+    for c in groups.unique():
+        idx = (groups == c).nonzero().view(-1)
+        ref_idx, ref_scores = soft_nms_reference(boxes[idx], scores[idx], 0.3, 0.5, 0.05, 'linear')
+        expected.update({int(idx[i]): v for i, v in zip(ref_idx, ref_scores)})
+    assert got.keys() == expected.keys()
+    assert all(abs(got[k] - expected[k]) < 1e-5 for k in got)
