@@ -8,6 +8,8 @@ from torch.utils.data import DataLoader
 
 from mmdet.utils import Registry, build_from_cfg, get_dist_info
 
+from .pipelines.compose import PIPELINES  # noqa: F401  (2.x import path: mmdet.datasets.builder.PIPELINES)
+
 DATASETS = Registry('dataset')
 
 

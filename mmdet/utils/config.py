@@ -14,6 +14,8 @@ import os.path as osp
 import pprint
 import types
 
+from .imports import import_custom_modules as _import_custom_modules
+
 BASE_KEY = '_base_'
 DELETE_KEY = '_delete_'
 RESERVED_KEYS = ('filename', 'text', 'pretty_text', 'merge_from_dict', 'dump', 'fromfile')
@@ -236,8 +238,13 @@ class Config:
         object.__setattr__(self, '_text', text)
 
     @staticmethod
-    def fromfile(filename):
+    def fromfile(filename, import_custom_modules=True):
+        """Load a ``.py`` or ``.json`` config with its ``_base_`` chain; as in mmcv,
+        the modules named by its ``custom_imports`` are imported unless
+        ``import_custom_modules=False``."""
         d, text = _load(filename)
+        if import_custom_modules:
+            _import_custom_modules(d, filename)
         return Config(d, filename=filename, text=text)
 
     @staticmethod

@@ -5,6 +5,7 @@ from .iter_timer import IterTimerHook
 from .logger import LogBuffer, LoggerHook, ProgressBarHook, TensorboardLoggerHook, TextLoggerHook
 from .lr_updater import (CosineAnnealingLrUpdaterHook, CyclicLrUpdaterHook, FixedLrUpdaterHook, LrUpdaterHook,
                          PolyLrUpdaterHook, StepLrUpdaterHook, build_lr_hook)
+from .num_class_check import NumClassCheckHook, check_num_classes
 from .optimizer import NonFiniteLossError, OptimizerHook
 from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
@@ -13,4 +14,4 @@ __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook', 'IterT
            'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook',
            'StepLrUpdaterHook', 'CyclicLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'PolyLrUpdaterHook',
            'FixedLrUpdaterHook', 'build_lr_hook', 'OptimizerHook', 'NonFiniteLossError', 'DistSamplerSeedHook',
-           'SWAHook']
+           'SWAHook', 'NumClassCheckHook', 'check_num_classes']
