@@ -6,10 +6,14 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from mmdet.ops import DeformConv2d
 
-OPTIMIZERS = {name: getattr(torch.optim, name) for name in dir(torch.optim)
-              if isinstance(getattr(torch.optim, name), type) and issubclass(getattr(torch.optim, name),
-                                                                               torch.optim.Optimizer)
-              and name != 'Optimizer'}
+from mmdet.utils import Registry, build_from_cfg
+
+OPTIMIZERS = Registry('optimizer')  # 2.x: mmcv.runner.OPTIMIZERS, filled with torch.optim's optimizers
+OPTIMIZER_BUILDERS = Registry('optimizer builder')  # 2.x: mmcv.runner.OPTIMIZER_BUILDERS
+for _name in dir(torch.optim):
+    _cls = getattr(torch.optim, _name)
+    if isinstance(_cls, type) and issubclass(_cls, torch.optim.Optimizer) and _cls is not torch.optim.Optimizer:
+        OPTIMIZERS.register_module(module=_cls)
 
 
 def param_groups(model, base_lr, base_wd, paramwise_cfg):
@@ -63,19 +67,58 @@ def param_groups(model, base_lr, base_wd, paramwise_cfg):
     return groups
 
 
+@OPTIMIZER_BUILDERS.register_module()
+class DefaultOptimizerConstructor:
+    """Builds ``optimizer_cfg`` (``type`` from :data:`OPTIMIZERS`) over a model's
+    parameters, with ``paramwise_cfg`` multipliers (see :func:`param_groups`).
+    2.x's constructor interface: subclass it and override ``__call__`` or
+    ``add_params(params, module)``, register it in :data:`OPTIMIZER_BUILDERS` and
+    name it with ``optimizer = dict(constructor='MyConstructor', ...)``."""
+
+    def __init__(self, optimizer_cfg, paramwise_cfg=None):
+        if not isinstance(optimizer_cfg, dict):
+            raise TypeError(f'optimizer config must be a dict, got {type(optimizer_cfg).__name__}')
+        if 'lr' not in optimizer_cfg:
+            raise KeyError('optimizer config needs lr')
+        self.optimizer_cfg = dict(optimizer_cfg)
+        self.paramwise_cfg = {} if paramwise_cfg is None else paramwise_cfg
+        self.base_lr = self.optimizer_cfg['lr']
+        self.base_wd = self.optimizer_cfg.get('weight_decay')
+
+    def add_params(self, params, module):
+        """Append ``module``'s parameter groups (dicts with ``params``, ``lr``, ...) to ``params``."""
+        params.extend(param_groups(module, self.base_lr, self.base_wd, self.paramwise_cfg))
+
+    def __call__(self, model):
+        if hasattr(model, 'module'):
+            model = model.module
+        cfg = dict(self.optimizer_cfg)
+        opt_type = cfg.get('type', 'SGD')
+        if opt_type not in OPTIMIZERS:
+            raise KeyError(f"optimizer type '{opt_type}' is not registered (torch.optim's, e.g. SGD, Adam, AdamW, "
+                           f'or one registered in OPTIMIZERS)')
+        if self.paramwise_cfg:
+            params = []
+            self.add_params(params, model)
+        else:
+            params = model.parameters()
+        cfg['params'] = params
+        cfg.setdefault('type', 'SGD')
+        try:
+            return build_from_cfg(cfg, OPTIMIZERS)
+        except TypeError as e:
+            raise TypeError(f'optimizer {opt_type}: {e}') from None
+
+
+def build_optimizer_constructor(cfg):
+    """``cfg``: ``dict(type=constructor name, optimizer_cfg=..., paramwise_cfg=...)``."""
+    return build_from_cfg(cfg, OPTIMIZER_BUILDERS)
+
+
 def build_optimizer(model, cfg):
+    """Build the optimizer of config ``cfg`` (``optimizer=dict(type=..., lr=..., paramwise_cfg=...,
+    constructor=...)``) for ``model``, through its constructor (2.x's ``build_optimizer``)."""
     cfg = dict(cfg)
-    if hasattr(model, 'module'):
-        model = model.module
-    opt_type = cfg.pop('type', 'SGD')
-    if opt_type not in OPTIMIZERS:
-        raise KeyError(f"optimizer type '{opt_type}' is not in torch.optim (e.g. SGD, Adam, AdamW)")
+    constructor = cfg.pop('constructor', 'DefaultOptimizerConstructor')
     paramwise = cfg.pop('paramwise_cfg', None)
-    cfg.pop('constructor', None)
-    if 'lr' not in cfg:
-        raise KeyError('optimizer config needs lr')
-    groups = param_groups(model, cfg['lr'], cfg.get('weight_decay'), paramwise) if paramwise else model.parameters()
-    try:
-        return OPTIMIZERS[opt_type](groups, **cfg)
-    except TypeError as e:
-        raise TypeError(f'optimizer {opt_type}: {e}') from None
+    return build_optimizer_constructor(dict(type=constructor, optimizer_cfg=cfg, paramwise_cfg=paramwise))(model)

@@ -1,0 +1,66 @@
+"""``mmcv.load`` / ``mmcv.dump`` (json, pickle, yaml by extension) and ``mmcv.mkdir_or_exist``."""
+import json
+import os
+import os.path as osp
+import pickle
+
+import numpy as np
+
+__all__ = ['load', 'dump', 'mkdir_or_exist']
+
+
+def _format_of(file, file_format):
+    fmt = file_format or (osp.splitext(file)[1][1:].lower() if isinstance(file, (str, os.PathLike)) else None)
+    fmt = {'yml': 'yaml', 'pkl': 'pickle'}.get(fmt, fmt)
+    if fmt not in ('json', 'pickle', 'yaml'):
+        raise TypeError(f'unsupported file format {fmt!r} for {file!r} (json, pickle/pkl, yaml/yml)')
+    return fmt
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError as e:
+        raise ImportError('yaml files need PyYAML: pip install pyyaml') from e
+    return yaml
+
+
+class _NumpyJSON(json.JSONEncoder):
+    def default(self, o):
+        if isinstance(o, (np.ndarray, np.generic)):
+            return o.tolist()
+        return super().default(o)
+
+
+def load(file, file_format=None, **kwargs):
+    """Load a json / pickle / yaml file (a path or an open file object)."""
+    fmt = _format_of(file, file_format)
+    if not isinstance(file, (str, os.PathLike)):
+        return {'json': json.load, 'pickle': pickle.load, 'yaml': lambda f, **k: _yaml().safe_load(f)}[fmt](
+            file, **kwargs)
+    with open(file, 'rb' if fmt == 'pickle' else 'r', encoding=None if fmt == 'pickle' else 'utf-8') as f:
+        return load(f, fmt, **kwargs)
+
+
+def dump(obj, file=None, file_format=None, **kwargs):
+    """Dump ``obj`` to ``file`` (format from its extension), or return it as a string (json/yaml) or bytes
+    (pickle) when ``file`` is None."""
+    if file is None:
+        if file_format is None:
+            raise ValueError('dump: file_format is needed when no file is given')
+        fmt = _format_of(None, file_format)
+        return {'json': lambda: json.dumps(obj, cls=_NumpyJSON, **kwargs), 'pickle': lambda: pickle.dumps(obj),
+                'yaml': lambda: _yaml().safe_dump(obj, **kwargs)}[fmt]()
+    fmt = _format_of(file, file_format)
+    if not isinstance(file, (str, os.PathLike)):
+        {'json': lambda: json.dump(obj, file, cls=_NumpyJSON, **kwargs), 'pickle': lambda: pickle.dump(obj, file),
+         'yaml': lambda: _yaml().safe_dump(obj, file, **kwargs)}[fmt]()
+        return None
+    with open(file, 'wb' if fmt == 'pickle' else 'w', encoding=None if fmt == 'pickle' else 'utf-8') as f:
+        return dump(obj, f, fmt, **kwargs)
+
+
+def mkdir_or_exist(dir_name, mode=0o777):
+    """``os.makedirs(dir_name, exist_ok=True)``; an empty name does nothing."""
+    if dir_name:
+        os.makedirs(osp.expanduser(dir_name), mode=mode, exist_ok=True)
