@@ -239,7 +239,8 @@ def set_rng_state(state):
 
 
 def save_checkpoint(model, filename, optimizer=None, meta=None, extra=None):
-    """Write atomically: to ``filename.tmp`` then rename, so a kill never leaves half a file."""
+    """Write atomically: to ``filename.tmp<pid>`` then rename, so a kill never leaves half a file; a
+    failed write (a full disk, ...) removes the temporary file and raises an ``OSError`` naming ``filename``."""
     meta = dict(meta or {})
     meta.update(mmdet_version=mmdet.__version__, time=time.asctime())
     target = model.module if hasattr(model, 'module') else model
@@ -250,22 +251,65 @@ def save_checkpoint(model, filename, optimizer=None, meta=None, extra=None):
         ckpt.update(extra)
     os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
     tmp = f'{filename}.tmp{os.getpid()}'
-    torch.save(ckpt, tmp)
-    os.replace(tmp, filename)
+
+    def write():
+        # through a Python file: a full disk then raises OSError(ENOSPC), not torch's opaque RuntimeError
+        with open(tmp, 'wb') as f:
+            torch.save(ckpt, f)
+        os.replace(tmp, filename)
+    _write_or_clean_up(write, tmp, f'cannot write checkpoint {filename}')
 
 
 def link_latest(work_dir, filename, latest='latest.pth'):
-    """Point ``latest.pth`` at ``filename`` (a symlink where possible, else a copy), atomically."""
+    """Point ``latest.pth`` at ``filename`` (a symlink where possible, else a copy), atomically; on a
+    failure the old ``latest.pth`` stays and no temporary file is left."""
     dst = osp.join(work_dir, latest)
     tmp = f'{dst}.tmp{os.getpid()}'
-    if osp.lexists(tmp):
-        os.remove(tmp)
+
+    def write():
+        _remove_if_there(tmp)
+        try:
+            os.symlink(osp.basename(filename), tmp)
+        except OSError:
+            import shutil
+            shutil.copyfile(filename, tmp)
+        os.replace(tmp, dst)
+    _write_or_clean_up(write, tmp, f'cannot point {dst} at {filename}')
+
+
+def _remove_if_there(path):
+    if osp.lexists(path):
+        os.remove(path)
+
+
+def _write_or_clean_up(write, tmp, what):
+    """Run ``write()``; on any failure remove the temporary file ``tmp`` (a partial file would keep a full
+    disk full) and re-raise: a failed write as an ``OSError`` of the same errno whose message starts with
+    ``what``, anything else unchanged.  The file being replaced is untouched: it is only ever swapped for a
+    complete one."""
     try:
-        os.symlink(osp.basename(filename), tmp)
-    except OSError:
-        import shutil
-        shutil.copyfile(filename, tmp)
-    os.replace(tmp, dst)
+        write()
+    except BaseException as e:
+        try:
+            _remove_if_there(tmp)
+            left = 'no partial file is left'
+        except OSError as rm_error:
+            left = f'the partial file {tmp} could not be removed ({rm_error})'
+        os_error = _os_error_in(e)
+        if os_error is not None:
+            msg = f'{what}: {os_error.strerror or os_error}; {left}, earlier checkpoints are unchanged'
+            raise (OSError(os_error.errno, msg) if os_error.errno is not None else OSError(msg)) from e
+        raise
+
+
+def _os_error_in(e):
+    """``e`` or the OSError behind it: torch.save reports a failed write as a RuntimeError raised while
+    handling the OSError."""
+    seen = set()
+    while isinstance(e, Exception) and id(e) not in seen and not isinstance(e, OSError):  # not an interrupt
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return e if isinstance(e, OSError) else None
 
 
 # what only resuming needs; a published model keeps its classes, config and versions

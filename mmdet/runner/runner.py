@@ -116,6 +116,32 @@ class EpochBasedRunner:
         for hook in self._hooks:
             getattr(hook, name)(self)
 
+    @contextlib.contextmanager
+    def _running(self):
+        """``before_run`` hooks, the body, ``after_run`` hooks; these run even when the body raises (so
+        writers get closed).  A failure is logged with where it happened and its traceback, then re-raised
+        unchanged; an ``after_run`` hook failing as well is logged, not raised over it."""
+        self.call_hook('before_run')
+        try:
+            yield
+        except BaseException as e:
+            self.logger.exception(f'training stopped by {type(e).__name__} at {self._where()}: {e}')
+            for hook in self._hooks:
+                try:
+                    hook.after_run(self)
+                except Exception:
+                    self.logger.exception(f'{type(hook).__name__}.after_run failed as well while stopping')
+            raise
+        self.call_hook('after_run')
+
+    def _where(self):
+        """The current position, 1-based as the log lines print it."""
+        if self.mode is None:
+            return 'the start (no epoch begun)'
+        n = len(self.data_loader) if hasattr(self.data_loader, '__len__') else '?'
+        return (f'epoch {self._epoch + 1}, iter {self._inner_iter + 1}/{n} '
+                f'({self.mode}; iter {self._iter + 1}/{self._max_iters} overall)')
+
     # -------------------------------------------------------------- one step
     def run_iter(self, data_batch, train_mode):
         data_batch = to_device(data_batch, self.device)
@@ -178,17 +204,16 @@ class EpochBasedRunner:
                 break
         self.logger.info(f'Start running, work_dir: {self.work_dir}; workflow: {workflow}, '
                          f'max: {self._max_epochs} epochs')
-        self.call_hook('before_run')
-        while self._epoch < self._max_epochs:
-            for (mode, epochs), loader in zip(workflow, data_loaders):
-                if mode not in ('train', 'val'):
-                    raise ValueError(f"workflow mode must be 'train' or 'val', got '{mode}'")
-                for _ in range(epochs):
-                    if mode == 'train' and self._epoch >= self._max_epochs:
-                        break
-                    getattr(self, mode)(loader, **kwargs)
-        time.sleep(0.01)
-        self.call_hook('after_run')
+        with self._running():
+            while self._epoch < self._max_epochs:
+                for (mode, epochs), loader in zip(workflow, data_loaders):
+                    if mode not in ('train', 'val'):
+                        raise ValueError(f"workflow mode must be 'train' or 'val', got '{mode}'")
+                    for _ in range(epochs):
+                        if mode == 'train' and self._epoch >= self._max_epochs:
+                            break
+                        getattr(self, mode)(loader, **kwargs)
+            time.sleep(0.01)
 
     # ----------------------------------------------------------- checkpoints
     def _meta(self, extra=None):
@@ -271,30 +296,32 @@ class IterBasedRunner(EpochBasedRunner):
         self._max_epochs = max(1, -(-self._max_iters // max(len(loaders[0]), 1)))
         self.data_loader = loaders[0]
         self.logger.info(f'Start running, work_dir: {self.work_dir}; max: {self._max_iters} iters')
-        self.call_hook('before_run')
-        self.call_hook('before_epoch')
-        while self._iter < self._max_iters:
-            for (mode, iters), loader in zip(workflow, loaders):
-                for _ in range(iters):
-                    if mode == 'train' and self._iter >= self._max_iters:
-                        break
-                    self.mode, self.data_loader = mode, loader
-                    self._inner_iter = self._iter
-                    if mode == 'train':
-                        self.model.train()
-                        data_batch = next(loader)
-                        self.call_hook('before_train_iter')
-                        self.run_iter(data_batch, train_mode=True)
-                        self.call_hook('after_train_iter')
-                        self._consume_log()
-                        self._iter += 1
-                    else:
-                        with torch.no_grad():
-                            self.model.eval()
-                            self.run_iter(next(loader), train_mode=False)
-        self._epoch = self._max_epochs - 1
-        self.call_hook('after_epoch')
-        self.call_hook('after_run')
+        with self._running():
+            self.call_hook('before_epoch')
+            while self._iter < self._max_iters:
+                for (mode, iters), loader in zip(workflow, loaders):
+                    for _ in range(iters):
+                        if mode == 'train' and self._iter >= self._max_iters:
+                            break
+                        self.mode, self.data_loader = mode, loader
+                        self._inner_iter = self._iter
+                        if mode == 'train':
+                            self.model.train()
+                            data_batch = next(loader)
+                            self.call_hook('before_train_iter')
+                            self.run_iter(data_batch, train_mode=True)
+                            self.call_hook('after_train_iter')
+                            self._consume_log()
+                            self._iter += 1
+                        else:
+                            with torch.no_grad():
+                                self.model.eval()
+                                self.run_iter(next(loader), train_mode=False)
+            self._epoch = self._max_epochs - 1
+            self.call_hook('after_epoch')
+
+    def _where(self):
+        return f'iter {self._iter + 1}/{self._max_iters}' + (f' ({self.mode})' if self.mode else '')
 
     def save_checkpoint(self, out_dir, filename_tmpl='iter_{}.pth', save_optimizer=True, meta=None,
                         create_symlink=True, n=None):
