@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import pickle
 import sys
+import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -35,21 +36,49 @@ def parse_args(argv=None):
     p.add_argument('--show', action='store_true', help='show results (needs a display; prefer --show-dir)')
     p.add_argument('--show-dir', help='directory to write drawn images into')
     p.add_argument('--show-score-thr', type=float, default=0.3, help='score threshold for drawing')
-    p.add_argument('--gpu-collect', action='store_true', help='(accepted; results are gathered in memory)')
-    p.add_argument('--tmpdir', help='(accepted; results are gathered in memory)')
-    p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options')
+    p.add_argument('--gpu-collect', action='store_true',
+                   help='(accepted; the ranks\' results are gathered in memory either way)')
+    p.add_argument('--tmpdir', help='(accepted; the ranks\' results are gathered in memory, no directory is used)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, a.b=1')
+    p.add_argument('--options', nargs='+', action=DictAction,
+                   help='custom options for evaluation (deprecated, change to --eval-options instead)')
     p.add_argument('--eval-options', nargs='+', action=DictAction, help='e.g. classwise=True jsonfile_prefix=./res')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.options and args.eval_options:
+        p.error('--options and --eval-options cannot be both specified, '
+                '--options is deprecated in favor of --eval-options')
+    if args.options:
+        warnings.warn('--options is deprecated in favor of --eval-options')
+        args.eval_options = args.options
     if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
         p.error('say what to do with the results: --out, --eval, --format-only, --show or --show-dir')
+    if args.show:
+        if not (args.out or args.eval or args.format_only or args.show_dir):
+            p.error('--show needs a display, which this build cannot open (OpenCV headless); '
+                    'use --show-dir DIR to write the drawn images')
+        warnings.warn('--show needs a display, which this build cannot open (OpenCV headless); nothing is shown'
+                      + (f', the drawings go to {args.show_dir}' if args.show_dir else '; use --show-dir DIR'))
     if args.eval and args.format_only:
         p.error('--eval and --format-only cannot be both specified')
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         p.error('--out must be a .pkl file')
     return args
+
+
+# the keys of the config's ``evaluation`` that configure the EvalHook, not dataset.evaluate()
+EVAL_HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule', 'by_epoch')
+
+
+def eval_kwargs(cfg, metrics, eval_options=None):
+    """As 2.x: the config's ``evaluation`` options (less the hook's own), the
+    metrics of --eval, then --eval-options."""
+    kwargs = {k: v for k, v in dict(cfg.get('evaluation') or {}).items() if k not in EVAL_HOOK_KEYS}
+    kwargs['metric'] = metrics if len(metrics) > 1 else metrics[0]
+    kwargs.update(eval_options or {})
+    return kwargs
 
 
 @main_guard
@@ -80,9 +109,9 @@ def main(argv=None):
         model = model.to(memory_format=torch.channels_last)
     with inference_autocast(device, args.amp):
         if distributed:
-            outputs = multi_gpu_test(model, loader)
+            outputs = multi_gpu_test(model, loader, args.tmpdir, args.gpu_collect)
         else:
-            outputs = single_gpu_test(model, loader, args.show, args.show_dir, args.show_score_thr)
+            outputs = single_gpu_test(model, loader, False, args.show_dir, args.show_score_thr)
     rank, _ = get_dist_info()
     if rank != 0:
         return
@@ -95,8 +124,7 @@ def main(argv=None):
         files, _ = dataset.format_results(outputs, **kwargs)
         print(f'result files: {files}')
     if args.eval:
-        metric = dataset.evaluate(outputs, metric=args.eval if len(args.eval) > 1 else args.eval[0], **kwargs)
-        print(metric)
+        print(dataset.evaluate(outputs, **eval_kwargs(cfg, args.eval, kwargs)))
 
 
 if __name__ == '__main__':

@@ -6,14 +6,17 @@ import os
 import os.path as osp
 import sys
 import time
+import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import torch  # noqa: E402
 
 import mmdet  # noqa: E402
 from mmdet.apis import set_random_seed, train_detector  # noqa: E402
 from mmdet.datasets import build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
-from mmdet.utils import DictAction, get_root_logger, init_dist  # noqa: E402
+from mmdet.utils import DictAction, get_dist_info, get_root_logger, init_dist  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
 
@@ -24,17 +27,56 @@ def parse_args(argv=None):
     p.add_argument('--resume-from', help='the checkpoint file to resume from')
     p.add_argument('--auto-resume', action='store_true', help='resume from latest.pth in the work dir if present')
     p.add_argument('--no-validate', action='store_true', help='do not evaluate checkpoints during training')
-    p.add_argument('--gpus', type=int, help='(accepted for compatibility; one device per process)')
-    p.add_argument('--gpu-ids', type=int, nargs='+', help='(accepted for compatibility)')
+    group_gpus = p.add_mutually_exclusive_group()
+    group_gpus.add_argument('--gpus', type=int, help='number of gpus to use (only applicable to non-distributed '
+                            'training; one process uses one GPU here, see tools/dist_train.sh for more)')
+    group_gpus.add_argument('--gpu-ids', type=int, nargs='+', help='ids of gpus to use (only applicable to '
+                            'non-distributed training; one process trains on the first)')
     p.add_argument('--seed', type=int, default=None, help='random seed')
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms (cuDNN and torch)')
-    p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options',
+    p.add_argument('--options', nargs='+', action=DictAction,
+                   help='override config settings (deprecated, change to --cfg-options instead)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='override config settings, e.g. data.samples_per_gpu=4 optimizer.lr=0.005')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none', help='job launcher')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none', help='job launcher')
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.options and args.cfg_options:
+        p.error('--options and --cfg-options cannot be both specified, '
+                '--options is deprecated in favor of --cfg-options')
+    if args.options:
+        warnings.warn('--options is deprecated in favor of --cfg-options')
+        args.cfg_options = args.options
     return args
+
+
+def select_device(args, distributed):
+    """The device of a non-distributed run and the 2.x ``cfg.gpu_ids`` (None when
+    neither --gpus nor --gpu-ids was given).  MMDetection 2.x wrapped the model in
+    single-process DataParallel over all ``gpu_ids``; here one process trains on
+    one device, so more than one GPU means the first, with a warning."""
+    if args.gpu_ids is None and args.gpus is None:
+        return None, None
+    gpu_ids = list(args.gpu_ids) if args.gpu_ids is not None else list(range(args.gpus))
+    if distributed:
+        warnings.warn('--gpus/--gpu-ids only apply to non-distributed training; with a launcher each process '
+                      'uses the GPU of its local rank')
+        return None, gpu_ids
+    if not gpu_ids:
+        return torch.device('cpu'), gpu_ids  # --gpus 0
+    if not torch.cuda.is_available():
+        warnings.warn(f'--gpus/--gpu-ids {gpu_ids}: no CUDA device is available, training on the CPU')
+        return torch.device('cpu'), gpu_ids
+    bad = [i for i in gpu_ids if not 0 <= i < torch.cuda.device_count()]
+    if bad:
+        sys.exit(f'error: --gpu-ids {bad}: only {torch.cuda.device_count()} CUDA device(s) are visible')
+    if len(gpu_ids) > 1:
+        warnings.warn(f'single-process multi-GPU training (DataParallel over {gpu_ids}) is not supported; '
+                      f'training on cuda:{gpu_ids[0]}. Use tools/dist_train.sh CONFIG {len(gpu_ids)} '
+                      'for one process per GPU')
+    torch.cuda.set_device(gpu_ids[0])
+    return torch.device('cuda', gpu_ids[0]), gpu_ids
 
 
 @main_guard
@@ -54,6 +96,10 @@ def main(argv=None):
     distributed = args.launcher != 'none'
     if distributed:
         init_dist(args.launcher, **{k: v for k, v in cfg.get('dist_params', {}).items() if k == 'timeout_s'})
+    device, gpu_ids = select_device(args, distributed)
+    if gpu_ids is not None:
+        # as 2.x: the ids given, or range(world size) when distributed
+        cfg.gpu_ids = list(range(get_dist_info()[1])) if distributed else gpu_ids
     os.makedirs(osp.abspath(cfg.work_dir), exist_ok=True)
     cfg.dump(osp.join(cfg.work_dir, osp.basename(args.config)))
     timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
@@ -77,7 +123,7 @@ def main(argv=None):
     model.CLASSES = datasets[0].CLASSES
     meta['CLASSES'] = list(datasets[0].CLASSES)
     train_detector(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,
-                   timestamp=timestamp, meta=meta)
+                   timestamp=timestamp, meta=meta, device=device)
 
 
 if __name__ == '__main__':

@@ -20,15 +20,20 @@ def init_dist(launcher='pytorch', backend=None, timeout_s=1800, port=None):
     """Join the process group: ``pytorch`` reads the environment ``torchrun`` sets
     (RANK, WORLD_SIZE, MASTER_ADDR, ...), on one node or many; ``slurm`` derives
     it from SLURM's variables as MMDetection 2.x does (SLURM_PROCID, SLURM_NTASKS,
-    SLURM_LOCALID, SLURM_NODELIST; MASTER_PORT from ``port``, the environment or 29500).
+    SLURM_LOCALID, SLURM_NODELIST; MASTER_PORT from ``port``, the environment or 29500);
+    ``mpi`` (``mpirun -np N python tools/train.py CFG --launcher mpi``) from Open MPI's
+    OMPI_COMM_WORLD_RANK/SIZE/LOCAL_RANK (or MPICH's PMI_RANK/PMI_SIZE), MASTER_ADDR
+    from the environment or 127.0.0.1 (one node) and MASTER_PORT as for slurm.
 
     NCCL on GPU, gloo on CPU.  Collectives time out after ``timeout_s`` so a
     rank that died makes the others fail instead of hanging forever.
     """
     if launcher == 'slurm':
         _slurm_env(port)
+    elif launcher == 'mpi':
+        _mpi_env(port)
     elif launcher not in ('pytorch', 'torchrun'):
-        raise ValueError(f"launcher '{launcher}' is not supported; use 'pytorch' (torchrun) or 'slurm'")
+        raise ValueError(f"launcher '{launcher}' is not supported; use 'pytorch' (torchrun), 'slurm' or 'mpi'")
     if 'RANK' not in os.environ:
         raise RuntimeError('--launcher pytorch needs the environment set by torchrun (RANK, WORLD_SIZE, ...)')
     if backend is None:
@@ -54,6 +59,27 @@ def _slurm_env(port=None):
     if 'MASTER_ADDR' not in os.environ:
         os.environ['MASTER_ADDR'] = _first_slurm_host(os.environ['SLURM_NODELIST'])
     os.environ.update(WORLD_SIZE=str(ntasks), RANK=str(proc_id), LOCAL_RANK=str(local))
+
+
+def _mpi_env(port=None):
+    """RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT from an MPI process's variables."""
+    env = os.environ
+    if 'OMPI_COMM_WORLD_RANK' in env:
+        rank, size = int(env['OMPI_COMM_WORLD_RANK']), int(env.get('OMPI_COMM_WORLD_SIZE', 1))
+        local = int(env.get('OMPI_COMM_WORLD_LOCAL_RANK', rank))
+    elif 'PMI_RANK' in env:
+        rank, size = int(env['PMI_RANK']), int(env.get('PMI_SIZE', 1))
+        local = int(env.get('MPI_LOCALRANKID', rank))
+    else:
+        raise RuntimeError('--launcher mpi needs the variables mpirun sets (OMPI_COMM_WORLD_RANK/SIZE or '
+                           'PMI_RANK/PMI_SIZE); start the tool with mpirun -np N')
+    gpus = torch.cuda.device_count()
+    local = local % gpus if gpus else 0  # as MMDetection 2.x: rank % number of GPUs
+    if port is not None:
+        env['MASTER_PORT'] = str(port)
+    env.setdefault('MASTER_PORT', '29500')
+    env.setdefault('MASTER_ADDR', '127.0.0.1')
+    env.update(WORLD_SIZE=str(size), RANK=str(rank), LOCAL_RANK=str(local))
 
 
 def _first_slurm_host(node_list):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Draw the best and the worst images by per-image mAP (averaged over IoU .5:.95).
 
-    python tools/analysis_tools/analyze_results.py CONFIG RESULTS.pkl OUT_DIR [--topk 20] [--show-score-thr 0.3]
+    python tools/analysis_tools/analyze_results.py CONFIG RESULTS.pkl OUT_DIR [--topk 20] [--show-score-thr 0]
 
 Writes ``OUT_DIR/good/`` and ``OUT_DIR/bad/`` with predictions (class colours,
 with scores) and ground truth (green, "GT"); file names start with the mAP.
@@ -9,6 +9,7 @@ with scores) and ground truth (green, "GT"); file names start with the mAP.
 import argparse
 import os.path as osp
 import sys
+import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -21,16 +22,26 @@ from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Best and worst images by per-image mAP')
-    p.add_argument('config')
+    p.add_argument('config', help='test config file path')
     p.add_argument('prediction_path', help='results from tools/test.py --out')
     p.add_argument('show_dir', help='where to write good/ and bad/')
+    p.add_argument('--show', action='store_true', help='show results (needs a display; the images are written anyway)')
+    p.add_argument('--wait-time', type=float, default=0, help='the interval of show (s), 0 is block (with --show)')
     p.add_argument('--topk', type=int, default=20, help='images of each kind')
-    p.add_argument('--show-score-thr', type=float, default=0.3)
+    p.add_argument('--show-score-thr', type=float, default=0, help='score threshold (default: 0.)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, a.b=1')
     args = p.parse_args(argv)
+    if args.show:
+        warnings.warn('--show needs a display, which this build cannot open (OpenCV headless); '
+                      f'the images are written to {args.show_dir} only')
+    return args
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     dataset = build_test_dataset(cfg)
     results = load_results(args.prediction_path, dataset)

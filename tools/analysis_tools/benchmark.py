@@ -36,11 +36,11 @@ def synthetic_batches(shape, n):
         yield dict(img=[torch.randn(1, 3, h, w, generator=gen)], img_metas=[[dict(meta)]])
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Benchmark inference speed')
     p.add_argument('config')
-    p.add_argument('checkpoint', nargs='?', help='optional: random weights are as fast as trained ones')
+    p.add_argument('checkpoint', nargs='?',
+                   help='checkpoint file (optional: random weights are as fast as trained ones)')
     p.add_argument('--max-iter', type=int, default=200)
     p.add_argument('--log-interval', type=int, default=50)
     p.add_argument('--num-warmup', type=int, default=5)
@@ -50,7 +50,12 @@ def main(argv=None):
     p.add_argument('--channels-last', action='store_true', help='NHWC memory format (faster oneDNN convs on CPU)')
     p.add_argument('--threads', type=int, default=None, help='torch intra-op threads (default: torch\'s)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = load_config(args.config, args.cfg_options)

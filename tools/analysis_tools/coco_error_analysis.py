@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """COCO error breakdown of box detections as precision-recall plots.
 
-    python tools/analysis_tools/coco_error_analysis.py RESULTS.bbox.json OUT_DIR --ann ANN.json [--areas 1024 9216 1e10]
+    python tools/analysis_tools/coco_error_analysis.py RESULTS.bbox.json OUT_DIR [--ann ANN.json] \\
+        [--areas 1024 9216 1e10]
 
 RESULTS.bbox.json: from ``tools/test.py CONFIG CKPT --format-only --eval-options jsonfile_prefix=RESULTS``.
 Writes ``OUT_DIR/bbox/<category>-<area>-bbox.png`` and ``allclass-*.png``: the PR areas of
@@ -13,6 +14,7 @@ import io
 import json
 import os.path as osp
 import sys
+import warnings
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
@@ -20,15 +22,28 @@ from mmdet.core import coco_error_analysis  # noqa: E402
 from mmdet.utils.cli import main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
-    p = argparse.ArgumentParser(description='COCO error analysis plots')
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='COCO Error Analysis Tool')
     p.add_argument('result', help='the .bbox.json result file')
     p.add_argument('out_dir', help='directory for the plots')
-    p.add_argument('--ann', required=True, help='COCO annotation file of the evaluated images')
-    p.add_argument('--types', nargs='+', choices=['bbox'], default=['bbox'], help='result types (boxes only)')
+    p.add_argument('--ann', default='data/coco/annotations/instances_val2017.json',
+                   help='COCO annotation file of the evaluated images')
+    p.add_argument('--types', type=str, nargs='+', choices=['bbox', 'segm'], default=['bbox'],
+                   help='result types (bbox; segm needs mask results, which box detectors do not make)')
     p.add_argument('--areas', type=float, nargs=3, default=None, help='area bounds small/medium/large')
     args = p.parse_args(argv)
+    if 'segm' in args.types:
+        msg = '--types segm: mask results are out of scope here (box detectors only)'
+        if 'bbox' not in args.types:
+            p.error(f'{msg}; use --types bbox')
+        warnings.warn(f'{msg}; analysing bbox only')
+        args.types = ['bbox']
+    return args
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     from pycocotools.coco import COCO
     if not osp.isfile(args.ann):
         raise FileNotFoundError(f'annotation file not found: {args.ann}')

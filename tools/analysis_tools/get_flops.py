@@ -19,13 +19,17 @@ from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Get a detector\'s parameters and FLOPs')
     p.add_argument('config', help='config file')
     p.add_argument('--shape', type=int, nargs='+', default=[1280, 800], help='input H W (one value: square)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config entries, a.b=1')
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     if len(args.shape) == 1:
         shape = (args.shape[0], args.shape[0])
     elif len(args.shape) == 2:

@@ -10,12 +10,18 @@ from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Print the whole config')
     p.add_argument('config', help='config file path')
-    p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options')
-    args = p.parse_args(argv)
+    # 2.x (2.10) named it --options, not deprecated there; --cfg-options as in the other tools
+    p.add_argument('--cfg-options', '--options', nargs='+', action=DictAction, dest='cfg_options',
+                   help='override config entries, a.b=1 (arguments in dict)')
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     print(f'Config:\n{cfg.pretty_text}')
 

@@ -15,12 +15,16 @@ from mmdet.runner.checkpoint import publish_checkpoint  # noqa: E402
 from mmdet.utils.cli import main_guard  # noqa: E402
 
 
-@main_guard
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Process a checkpoint to be published')
     p.add_argument('in_file', help='input checkpoint filename')
     p.add_argument('out_file', help='output checkpoint filename (the hash is appended)')
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+@main_guard
+def main(argv=None):
+    args = parse_args(argv)
     before = osp.getsize(args.in_file)
     final = publish_checkpoint(args.in_file, args.out_file)
     print(f'{final} ({osp.getsize(final) / 2 ** 20:.1f} MB, was {before / 2 ** 20:.1f} MB)')
