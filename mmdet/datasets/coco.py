@@ -2,15 +2,18 @@
 import contextlib
 import io
 import json
+import math
+import numbers
 import os.path as osp
 import tempfile
+import warnings
 
 import numpy as np
 
 from mmdet.core import coco_bbox_eval, results_to_coco_json
 
 from .builder import DATASETS
-from .custom import AnnotationError, CustomDataset
+from .custom import AnnotationError, CustomDataset, read_json
 
 COCO_CLASSES = (
     'person', 'bicycle', 'car', 'motorcycle', 'airplane', 'bus', 'train', 'truck', 'boat', 'traffic light',
@@ -24,6 +27,71 @@ COCO_CLASSES = (
     'teddy bear', 'hair drier', 'toothbrush')
 
 
+def _is_number(v):
+    return type(v) in (int, float) or (isinstance(v, numbers.Real) and not isinstance(v, bool))
+
+
+def check_coco_structure(path, data):
+    """The parts of the COCO format this dataset reads; errors name the file and the entry
+    (``images[i]``, ``annotations[i]`` with its id)."""
+    if not isinstance(data, dict):
+        raise AnnotationError(f'annotation file {path} is not in COCO format: the top level is a '
+                              f'{type(data).__name__}, not an object with "images", "annotations", "categories"')
+    missing = [k for k in ('images', 'categories') if k not in data]
+    if missing:
+        raise AnnotationError(f'annotation file {path} lacks {missing}')
+    for key in ('images', 'annotations', 'categories'):
+        if key in data and not isinstance(data[key], list):
+            raise AnnotationError(f'{path}: "{key}" is a {type(data[key]).__name__}, not a list')
+    for i, img in enumerate(data['images']):
+        if not isinstance(img, dict):
+            raise AnnotationError(f'{path}: images[{i}] is a {type(img).__name__}, not an object')
+        for key in ('id', 'file_name', 'width', 'height'):
+            if key not in img:
+                raise AnnotationError(f"{path}: image {img.get('id', f'images[{i}]')} has no '{key}'")
+        for key in ('width', 'height'):
+            if not _is_number(img[key]) or not img[key] > 0:
+                raise AnnotationError(f"{path}: image {img['id']} ({img['file_name']}) has {key} {img[key]!r}")
+    for i, cat in enumerate(data['categories']):
+        if not isinstance(cat, dict) or 'id' not in cat or 'name' not in cat:
+            raise AnnotationError(f"{path}: categories[{i}] is not an object with 'id' and 'name': {cat!r:.80}")
+    for i, ann in enumerate(data.get('annotations', [])):
+        if not isinstance(ann, dict):
+            raise AnnotationError(f'{path}: annotations[{i}] is a {type(ann).__name__}, not an object')
+        for key in ('id', 'image_id', 'category_id'):
+            if key not in ann:
+                name = f"annotation {ann['id']}" if 'id' in ann else f'annotations[{i}]'
+                raise AnnotationError(f"{path}: {name} has no '{key}'")
+    # pycocotools keeps the last entry of a repeated id: images would vanish and images get
+    # another image's boxes.  2.x asserted unique annotation ids too.
+    for key in ('images', 'annotations'):
+        first = {}
+        for i, entry in enumerate(data.get(key, [])):
+            try:
+                j = first.setdefault(entry['id'], i)
+            except TypeError:
+                raise AnnotationError(f"{path}: {key}[{i}] has an id of type {type(entry['id']).__name__}") from None
+            if j != i:
+                raise AnnotationError(f"{path}: {key[:-1]} id {entry['id']!r} is not unique ({key}[{j}] and "
+                                      f'{key}[{i}])')
+
+
+def bbox_fault(bbox):
+    """Why a COCO ``[x, y, w, h]`` cannot be trained on, or None: 'malformed bbox ...' (not four
+    numbers), 'bbox ... is not finite', 'bbox ... has zero/negative width/height'."""
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or not all(map(_is_number, bbox)):
+        return f'malformed bbox {bbox!r:.80} (want [x, y, width, height], four numbers)'
+    if not all(math.isfinite(v) for v in bbox):
+        return f'bbox {list(bbox)} is not finite'
+    w, h = bbox[2:]
+    for name, v in (('width', w), ('height', h)):
+        if v < 0:
+            return f'bbox {list(bbox)} has negative {name}'
+    if w == 0 or h == 0:
+        return f'bbox {list(bbox)} has zero {"width" if w == 0 else "height"}'
+    return None
+
+
 @DATASETS.register_module()
 class CocoDataset(CustomDataset):
     """COCO json annotations; ``classes=`` picks (and orders) the categories used."""
@@ -32,16 +100,15 @@ class CocoDataset(CustomDataset):
 
     def load_annotations(self, ann_file):
         from pycocotools.coco import COCO
+        data = read_json(ann_file)
+        check_coco_structure(ann_file, data)
+        self.coco = COCO()
+        self.coco.dataset = data
         try:
             with contextlib.redirect_stdout(io.StringIO()):
-                self.coco = COCO(ann_file)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise AnnotationError(f'annotation file {ann_file} is not valid JSON: {e}') from e
-        except (KeyError, TypeError, AssertionError) as e:
+                self.coco.createIndex()
+        except (KeyError, TypeError) as e:
             raise AnnotationError(f'annotation file {ann_file} is not in COCO format: {type(e).__name__}: {e}') from e
-        missing = [k for k in ('images', 'categories') if k not in self.coco.dataset]
-        if missing:
-            raise AnnotationError(f'annotation file {ann_file} lacks {missing}')
         self.cat_ids = self.coco.getCatIds(catNms=list(self.CLASSES))
         names = {c['id']: c['name'] for c in self.coco.loadCats(self.cat_ids)}
         # keep the order of CLASSES
@@ -56,9 +123,6 @@ class CocoDataset(CustomDataset):
         infos = []
         for i in self.img_ids:
             info = self.coco.loadImgs([i])[0]
-            for key in ('file_name', 'width', 'height'):
-                if key not in info:
-                    raise AnnotationError(f"{ann_file}: image {i} has no '{key}'")
             info['filename'] = info['file_name']
             infos.append(info)
         known = set(self.coco.getCatIds())
@@ -66,7 +130,29 @@ class CocoDataset(CustomDataset):
         if bad:
             raise AnnotationError(f'{ann_file}: annotations use category ids {sorted(bad)[:10]} that are not '
                                   f'listed in "categories"')
+        self._check_boxes(ann_file)
         return infos
+
+    def _check_boxes(self, ann_file):
+        """Once, at load: a malformed bbox of a used annotation is an error; a box that cannot be
+        trained on (a NaN/inf coordinate, zero or negative width/height) is dropped with one warning
+        naming each (up to 10): annotation id, image id and file."""
+        dropped = []
+        for ann in self.coco.dataset.get('annotations', []):
+            if ann.get('ignore', False) or ann['category_id'] not in self.cat2label:
+                continue
+            fault = bbox_fault(ann.get('bbox'))
+            if fault is None:
+                continue
+            img = self.coco.imgs.get(ann['image_id'], {})
+            where = f"annotation {ann['id']} (image {ann['image_id']}, {img.get('file_name', 'not in images')})"
+            if fault.startswith('malformed'):
+                raise AnnotationError(f'{ann_file}: {where} has a {fault}')
+            dropped.append(f'{where}: {fault}')
+        if dropped:
+            more = f'; and {len(dropped) - 10} more' if len(dropped) > 10 else ''
+            warnings.warn(f'{ann_file}: dropped {len(dropped)} box(es) that cannot be trained on: '
+                          + '; '.join(dropped[:10]) + more)
 
     def _on_filter(self, kept):
         self.img_ids = [self.img_ids[i] for i in kept]
@@ -91,21 +177,25 @@ class CocoDataset(CustomDataset):
         return keep
 
     def _parse_ann_info(self, img_info, ann_info):
-        """Boxes as (x1, y1, x2, y2); crowd boxes go to ``bboxes_ignore``;
-        boxes with no area inside the image, or under 1 px, are dropped."""
+        """Boxes as (x1, y1, x2, y2); crowd boxes go to ``bboxes_ignore``.  Dropped: boxes with
+        no area inside the image, ``area <= 0`` or under 1 px (silently, as 2.x), and boxes with a
+        NaN/inf coordinate or zero/negative size (with a warning at load, see ``_check_boxes``)."""
         gt_bboxes, gt_labels, gt_ignore = [], [], []
         for ann in ann_info:
             if ann.get('ignore', False) or ann['category_id'] not in self.cat2label:
                 continue
             bbox = ann.get('bbox')
-            if bbox is None or len(bbox) != 4:
+            fault = bbox_fault(bbox)
+            if fault is not None and fault.startswith('malformed'):
                 raise AnnotationError(f"{self.ann_file}: annotation {ann.get('id')} of image {img_info['id']} "
-                                      f'has a malformed bbox {bbox!r}')
+                                      f'has a {fault}')
+            if fault is not None:  # non-finite or zero/negative size: warned about at load
+                continue
             x1, y1, w, h = bbox
             inter_w = max(0, min(x1 + w, img_info['width']) - max(x1, 0))
             inter_h = max(0, min(y1 + h, img_info['height']) - max(y1, 0))
             if inter_w * inter_h == 0 or ann.get('area', w * h) <= 0 or w < 1 or h < 1:
-                continue
+                continue  # as 2.x, silently: no area inside the image, area <= 0, or under 1 px
             box = [x1, y1, x1 + w, y1 + h]
             if ann.get('iscrowd', False):
                 gt_ignore.append(box)

@@ -1,4 +1,5 @@
 """The 2.x middle-format dataset and the behaviour every dataset shares."""
+import json
 import os.path as osp
 import pickle
 import warnings
@@ -14,6 +15,46 @@ from .pipelines import Compose, ImageReadError
 
 class AnnotationError(ValueError):
     """An annotation file or entry that cannot be used; the message names it."""
+
+
+def read_json(path):
+    """``json.load`` whose errors name the file and the position (line, column, character)."""
+    try:
+        with open(path, 'rb') as f:
+            raw = f.read()
+    except OSError as e:
+        raise AnnotationError(f'cannot read annotation file {path}: {e.strerror or e}') from e
+    if not raw.strip():
+        raise AnnotationError(f'annotation file {path} is empty ({len(raw)} bytes)')
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as e:
+        end = ' (the file ends there: truncated?)' if e.pos >= len(raw.rstrip()) else ''
+        raise AnnotationError(f'annotation file {path} is not valid JSON: {e.msg} at line {e.lineno} column '
+                              f'{e.colno} (char {e.pos} of {len(raw)}){end}') from e
+    except UnicodeDecodeError as e:
+        raise AnnotationError(f'annotation file {path} is not valid JSON: not UTF-8 text at byte {e.start} '
+                              f'({e.reason})') from e
+
+
+def _drop_bad_boxes(ann, key, label_key):
+    """Drop ``(x1, y1, x2, y2)`` boxes with a NaN/inf coordinate or x2 < x1 / y2 < y1 from ``ann[key]``
+    (and the matching ``ann[label_key]``); returns the new ann and ``[(index, box, why)]``."""
+    if ann.get(key) is None:
+        return ann, []
+    boxes = np.asarray(ann[key], dtype=np.float32).reshape(-1, 4)
+    finite = np.isfinite(boxes).all(1)
+    inverted = finite & ((boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1]))
+    bad = ~finite | inverted
+    if not bad.any():
+        return ann, []
+    faults = [(k, boxes[k].tolist(), 'not finite' if not finite[k] else 'x2 < x1 or y2 < y1')
+              for k in np.flatnonzero(bad)]
+    ann = dict(ann, **{key: boxes[~bad]})
+    labels = ann.get(label_key)
+    if labels is not None and len(labels) == len(boxes):
+        ann[label_key] = np.asarray(labels)[~bad]
+    return ann, faults
 
 
 @DATASETS.register_module()
@@ -65,32 +106,46 @@ class CustomDataset(Dataset):
         raise TypeError(f'classes must be a file name, tuple or list, got {type(classes).__name__}')
 
     def load_annotations(self, ann_file):
-        try:
-            if ann_file.endswith('.json'):
-                import json
-                with open(ann_file) as f:
-                    infos = json.load(f)
-            else:
+        if ann_file.endswith('.json'):
+            infos = read_json(ann_file)
+        else:
+            try:
                 with open(ann_file, 'rb') as f:
                     infos = pickle.load(f)
-        except Exception as e:
-            raise AnnotationError(f'cannot read annotation file {ann_file}: {type(e).__name__}: {e}') from e
+            except Exception as e:
+                raise AnnotationError(f'cannot read annotation file {ann_file}: {type(e).__name__}: {e}') from e
         if not isinstance(infos, list):
             raise AnnotationError(f'{ann_file}: expected a list of image dicts, got {type(infos).__name__}')
+        dropped = []
         for i, info in enumerate(infos):
             for key in ('filename', 'width', 'height'):
                 if key not in info:
                     raise AnnotationError(f"{ann_file}: entry {i} has no '{key}'")
             ann = info.get('ann', {})
-            bboxes = np.asarray(ann.get('bboxes', np.zeros((0, 4))), dtype=np.float32).reshape(-1, 4)
-            labels = np.asarray(ann.get('labels', np.zeros(0)), dtype=np.int64).reshape(-1)
+            try:
+                bboxes = np.asarray(ann.get('bboxes', np.zeros((0, 4))), dtype=np.float32).reshape(-1, 4)
+                labels = np.asarray(ann.get('labels', np.zeros(0)), dtype=np.int64).reshape(-1)
+            except (TypeError, ValueError) as e:
+                raise AnnotationError(f"{ann_file}: entry {i} ({info['filename']}) has malformed bboxes/labels "
+                                      f'(want an (n, 4) array of numbers and n labels): {e}') from e
             if len(bboxes) != len(labels):
                 raise AnnotationError(f"{ann_file}: entry {i} ({info['filename']}) has {len(bboxes)} boxes "
                                       f'but {len(labels)} labels')
             if self.CLASSES is not None and len(labels) and (labels.min() < 0 or labels.max() >= len(self.CLASSES)):
                 raise AnnotationError(f"{ann_file}: entry {i} ({info['filename']}) has labels outside "
                                       f'[0, {len(self.CLASSES)})')
-            info['ann'] = dict(ann, bboxes=bboxes, labels=labels)
+            ann = dict(ann, bboxes=bboxes, labels=labels)
+            for key, label_key in (('bboxes', 'labels'), ('bboxes_ignore', 'labels_ignore')):
+                try:
+                    ann, faults = _drop_bad_boxes(ann, key, label_key)
+                except (TypeError, ValueError) as e:
+                    raise AnnotationError(f"{ann_file}: entry {i} ({info['filename']}) has malformed {key}: {e}") from e
+                dropped += [f"entry {i} ({info['filename']}) {key}[{k}] {box}: {why}" for k, box, why in faults]
+            info['ann'] = ann
+        if dropped:
+            more = f'; and {len(dropped) - 10} more' if len(dropped) > 10 else ''
+            warnings.warn(f'{ann_file}: dropped {len(dropped)} box(es) that cannot be trained on: '
+                          + '; '.join(dropped[:10]) + more)
         return infos
 
     def get_ann_info(self, idx):

@@ -6,15 +6,13 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from mmdet.datasets.pipelines.loading import IMREAD_FLAGS
 from mmdet.datasets.pipelines.loading import imread as _imread
 from mmdet.datasets.pipelines.transforms import imflip, imnormalize, rescale_size
 from mmdet.datasets.pipelines.transforms import imresize as _imresize
 
 __all__ = ['imread', 'imwrite', 'imfrombytes', 'imresize', 'imrescale', 'imflip', 'impad', 'imnormalize', 'bgr2rgb',
            'rgb2bgr']
-
-_FLAGS = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE, 'unchanged': cv2.IMREAD_UNCHANGED}
-
 
 def bgr2rgb(img):
     """(H, W, 3) BGR -> RGB."""
@@ -29,7 +27,7 @@ def rgb2bgr(img):
 def _order(img, flag, channel_order):
     if channel_order not in ('bgr', 'rgb'):
         raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
-    return bgr2rgb(img) if channel_order == 'rgb' and flag == 'color' and img.ndim == 3 else img
+    return bgr2rgb(img) if channel_order == 'rgb' and flag.startswith('color') and img.ndim == 3 else img
 
 
 def imread(img_or_path, flag='color', channel_order='bgr'):
@@ -43,7 +41,9 @@ def imread(img_or_path, flag='color', channel_order='bgr'):
 
 def imfrombytes(content, flag='color', channel_order='bgr'):
     """Decode an encoded image held in ``content`` (bytes)."""
-    img = cv2.imdecode(np.frombuffer(content, np.uint8), _FLAGS[flag])
+    if flag not in IMREAD_FLAGS:
+        raise ValueError(f'imfrombytes: flag {flag!r} is not one of {sorted(IMREAD_FLAGS)}')
+    img = cv2.imdecode(np.frombuffer(content, np.uint8), IMREAD_FLAGS[flag])
     if img is None:
         raise ValueError('imfrombytes: the bytes are not a decodable image')
     return _order(img, flag, channel_order)

@@ -1,4 +1,5 @@
 import os.path as osp
+import warnings
 
 import cv2
 import numpy as np
@@ -10,18 +11,59 @@ class ImageReadError(OSError):
     """An image file is missing or cannot be decoded; the message names it."""
 
 
+# mmcv 1.x ``imread`` flags.  'color' and 'grayscale' turn the image as its EXIF orientation tag says
+# (cv2's IMREAD_COLOR / IMREAD_GRAYSCALE do); 'unchanged' and the '*_ignore_orientation' flags do not.
+IMREAD_FLAGS = {
+    'color': cv2.IMREAD_COLOR,
+    'grayscale': cv2.IMREAD_GRAYSCALE,
+    'unchanged': cv2.IMREAD_UNCHANGED,
+    'color_ignore_orientation': cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR,
+    'grayscale_ignore_orientation': cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_GRAYSCALE,
+}
+
+
 def imread(path, color_type='color'):
-    flag = {'color': cv2.IMREAD_COLOR, 'grayscale': cv2.IMREAD_GRAYSCALE,
-            'unchanged': cv2.IMREAD_UNCHANGED}[color_type]
+    """Read an image file as mmcv's cv2 backend does.
+
+    'color' gives 3-channel uint8 BGR whatever the file holds (grayscale, RGBA: alpha dropped,
+    16-bit: scaled to 8 bits, CMYK JPEG: converted), turned upright by its EXIF orientation tag.
+    A missing, empty or undecodable file raises :class:`ImageReadError` naming the path.
+    """
+    if color_type not in IMREAD_FLAGS:
+        raise ValueError(f'color_type {color_type!r} is not one of {sorted(IMREAD_FLAGS)}')
     if not osp.isfile(path):
         raise ImageReadError(f'image file not found: {path}')
-    buf = np.fromfile(path, dtype=np.uint8)
-    img = cv2.imdecode(buf, flag) if buf.size else None
+    try:
+        buf = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        raise ImageReadError(f'cannot read image file {path}: {e.strerror or e}') from e
+    if not buf.size:
+        raise ImageReadError(f'image file is empty (0 bytes): {path}')
+    img = cv2.imdecode(buf, IMREAD_FLAGS[color_type])
     if img is None:
-        raise ImageReadError(f'image file is corrupt or not an image: {path}')
-    if color_type == 'color' and img.ndim == 2:
+        raise ImageReadError(f'image file is corrupt, truncated or not an image ({buf.size} bytes): {path}')
+    if color_type.startswith('color') and img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     return img
+
+
+def check_image_size(img, img_info, filename):
+    """Warn when the decoded image's size differs from the ``width``/``height`` its annotation records
+    (the boxes are then in another frame, e.g. of a JPEG that an EXIF orientation tag turns)."""
+    try:
+        want = (int(img_info['height']), int(img_info['width']))
+    except (KeyError, TypeError, ValueError):
+        return
+    got = tuple(img.shape[:2])
+    if got == want:
+        return
+    hint = ''
+    if got == want[::-1]:
+        hint = ("; it is turned by 90 degrees, as an EXIF orientation tag does: the boxes must be given "
+                "for the upright image, or load with color_type='color_ignore_orientation'")
+    image_id = f" (image id {img_info['id']})" if 'id' in img_info else ''
+    warnings.warn(f'image {filename}{image_id} decodes as {got[1]}x{got[0]} (width x height) but its annotation '
+                  f'says {want[1]}x{want[0]}{hint}')
 
 
 @PIPELINES.register_module()
@@ -36,6 +78,7 @@ class LoadImageFromFile:
         name = results['img_info']['filename']
         filename = osp.join(prefix, name) if prefix is not None else name
         img = imread(filename, self.color_type)
+        check_image_size(img, results['img_info'], filename)
         if self.to_float32:
             img = img.astype(np.float32)
         results.update(filename=filename, ori_filename=name, img=img, img_shape=img.shape, ori_shape=img.shape,
