@@ -1,12 +1,12 @@
 from .builder import DATASETS, build_dataloader, build_dataset, collate
 from .coco import COCO_CLASSES, CocoDataset
 from .custom import AnnotationError, CustomDataset
-from .dataset_wrappers import ConcatDataset, RepeatDataset
+from .dataset_wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from .pipelines import PIPELINES, Compose, ImageReadError
 from .xml_style import VOC_CLASSES, VOCDataset, XMLDataset, parse_voc_xml, voc_to_coco
 from .samplers import DistributedGroupSampler, DistributedSampler, GroupSampler
 
 __all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader', 'collate', 'CocoDataset', 'COCO_CLASSES',
-           'CustomDataset', 'ConcatDataset', 'RepeatDataset', 'Compose', 'GroupSampler', 'DistributedGroupSampler',
+           'CustomDataset', 'ConcatDataset', 'ClassBalancedDataset', 'RepeatDataset', 'Compose', 'GroupSampler', 'DistributedGroupSampler',
            'DistributedSampler', 'AnnotationError', 'ImageReadError', 'XMLDataset', 'VOCDataset', 'VOC_CLASSES',
            'parse_voc_xml', 'voc_to_coco']

@@ -13,25 +13,65 @@ from .pipelines.compose import PIPELINES  # noqa: F401  (2.x import path: mmdet.
 DATASETS = Registry('dataset')
 
 
+def _wrapped_key(cfg):
+    """The config key holding the inner dataset config(s) of a wrapper type, or None.
+
+    A wrapper class (``ConcatDataset``, ``RepeatDataset``, ``ClassBalancedDataset``) declares it
+    as ``WRAPS = 'datasets'`` (a list) or ``WRAPS = 'dataset'`` (one); the wrappers register
+    themselves in :data:`DATASETS`, so this module never imports them.
+    """
+    obj_type = cfg.get('type')
+    cls = DATASETS.get(obj_type) if isinstance(obj_type, str) else obj_type
+    return getattr(cls, 'WRAPS', None)
+
+
+def _concat_cls():
+    cls = DATASETS.get('ConcatDataset')
+    if cls is None:  # only if mmdet.datasets.dataset_wrappers was never imported
+        raise KeyError("'ConcatDataset' is not registered in DATASETS: import mmdet.datasets")
+    return cls
+
+
 def build_dataset(cfg, default_args=None):
-    from .dataset_wrappers import ConcatDataset, RepeatDataset
+    """Build a dataset from a config (2.x semantics).
+
+    * a list/tuple of configs -> ``ConcatDataset`` of them;
+    * a wrapper type (``ConcatDataset``, ``RepeatDataset``, ``ClassBalancedDataset``, any class
+      with a ``WRAPS`` attribute) -> its inner config(s) are built first (with ``default_args``)
+      and the wrapper gets the built datasets (``default_args`` are not given to the wrapper);
+    * ``ann_file`` a list -> one dataset per file (``img_prefix``, ``seg_prefix``,
+      ``proposal_file`` lists are split alongside), concatenated;
+    * an already-built dataset (not a dict) is returned as it is.
+    """
     if isinstance(cfg, (list, tuple)):
-        return ConcatDataset([build_dataset(c, default_args) for c in cfg])
-    if cfg.get('type') == 'ConcatDataset':
-        return ConcatDataset([build_dataset(c, default_args) for c in cfg['datasets']],
-                             cfg.get('separate_eval', True))
-    if cfg.get('type') == 'RepeatDataset':
-        return RepeatDataset(build_dataset(cfg['dataset'], default_args), cfg['times'])
+        return _concat_cls()([build_dataset(c, default_args) for c in cfg])
+    if not isinstance(cfg, dict):
+        return cfg  # already a dataset object
+    key = _wrapped_key(cfg)
+    if key is not None:
+        if key not in cfg:
+            raise KeyError(f"{cfg.get('type')} config needs '{key}': {dict(cfg)!r}")
+        args = dict(cfg)
+        inner = args[key]
+        if key == 'datasets':
+            if not isinstance(inner, (list, tuple)):
+                raise TypeError(f"{cfg.get('type')}: 'datasets' must be a list of configs, "
+                                f'got {type(inner).__name__}')
+            args[key] = [build_dataset(c, default_args) for c in inner]
+        else:
+            args[key] = build_dataset(inner, default_args)
+        return build_from_cfg(args, DATASETS)
     if isinstance(cfg.get('ann_file'), (list, tuple)):
         parts = []
         for i, ann in enumerate(cfg['ann_file']):
             c = copy.deepcopy(dict(cfg))
             c['ann_file'] = ann
-            for key in ('img_prefix', 'seg_prefix', 'proposal_file'):
-                if isinstance(c.get(key), (list, tuple)):
-                    c[key] = c[key][i]
+            for k in ('img_prefix', 'seg_prefix', 'proposal_file'):
+                if isinstance(c.get(k), (list, tuple)):
+                    c[k] = c[k][i]
+            c.pop('separate_eval', None)
             parts.append(build_dataset(c, default_args))
-        return ConcatDataset(parts, cfg.get('separate_eval', True))
+        return _concat_cls()(parts, cfg.get('separate_eval', True))
     return build_from_cfg(cfg, DATASETS, default_args)
 
 

@@ -224,15 +224,67 @@ class CocoDataset(CustomDataset):
                  proposal_nums=(100, 300, 1000), iou_thrs=None, metric_items=None, backend=None):
         """COCO box AP; ``backend`` 'faster-coco-eval' or 'pycocotools' (default: the
         first installed; both give the same numbers)."""
+        if len(results) != len(self):
+            raise ValueError(f'{len(results)} results for {len(self)} images')
+        return self._coco_evaluate(self.coco, self.img_ids, results, metric, logger, jsonfile_prefix, classwise,
+                                   proposal_nums, iou_thrs, backend)
+
+    def _coco_evaluate(self, coco_gt, img_ids, results, metric='bbox', logger=None, jsonfile_prefix=None,
+                       classwise=False, proposal_nums=(100, 300, 1000), iou_thrs=None, backend=None):
+        """Box AP of ``results`` (one per id of ``img_ids``) against ``coco_gt``, whose category
+        ids are this dataset's ``cat_ids``."""
         metrics = metric if isinstance(metric, list) else [metric]
         unknown = [m for m in metrics if m != 'bbox']
         if unknown:
             raise KeyError(f'CocoDataset.evaluate: metric(s) {unknown} not supported (box detection: use bbox)')
-        if len(results) != len(self):
-            raise ValueError(f'{len(results)} results for {len(self)} images')
-        dets = results_to_coco_json(results, self.img_ids, self.cat_ids)
+        dets = results_to_coco_json(results, img_ids, self.cat_ids)
         if jsonfile_prefix is not None:
             with open(f'{jsonfile_prefix}.bbox.json', 'w') as f:
                 json.dump(dets, f)
-        return coco_bbox_eval(self.coco, dets, self.img_ids, self.cat_ids, self.CLASSES, classwise,
+        return coco_bbox_eval(coco_gt, dets, img_ids, self.cat_ids, self.CLASSES, classwise,
                               proposal_nums, iou_thrs, logger, backend)
+
+
+def merge_coco_ground_truth(datasets):
+    """One pycocotools ``COCO`` holding the used images and annotations of several
+    :class:`CocoDataset` s with the same ``CLASSES``.
+
+    Images are re-numbered 1..N in dataset order (only those in each ``img_ids``, i.e. after
+    filtering), annotations 1..M; category ids become those of ``datasets[0]`` (matched by
+    label, i.e. by class name), and annotations of categories outside ``CLASSES`` are left out.
+    Returns ``(coco, img_ids)``, ``img_ids`` in the order of the concatenated dataset.
+    """
+    from pycocotools.coco import COCO
+    first = datasets[0]
+    categories = {c['id']: dict(c) for c in first.coco.dataset['categories'] if c['id'] in first.cat2label}
+    images, annotations, img_ids = [], [], []
+    for d in datasets:
+        if list(d.CLASSES) != list(first.CLASSES):
+            raise ValueError(f'cannot merge COCO datasets with different CLASSES: {d.ann_file} has '
+                             f'{d.CLASSES!r:.200}, {first.ann_file} has {first.CLASSES!r:.200}')
+        to_first = {cat: first.cat_ids[label] for cat, label in d.cat2label.items()}
+        for old_id in d.img_ids:
+            new_id = len(images) + 1
+            images.append(dict(d.coco.imgs[old_id], id=new_id))
+            img_ids.append(new_id)
+            for ann in d.coco.imgToAnns.get(old_id, []):
+                if ann['category_id'] in to_first:
+                    annotations.append(dict(ann, id=len(annotations) + 1, image_id=new_id,
+                                            category_id=to_first[ann['category_id']]))
+    coco = COCO()
+    coco.dataset = dict(images=images, annotations=annotations, categories=list(categories.values()))
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco, img_ids
+
+
+def evaluate_coco_jointly(datasets, results, logger=None, **kwargs):
+    """Evaluate ``results`` (concatenated, in dataset order) of several :class:`CocoDataset` s as
+    one dataset: their ground truths are merged (:func:`merge_coco_ground_truth`) and evaluated
+    once with ``datasets[0]``'s settings; ``kwargs`` as :meth:`CocoDataset.evaluate`."""
+    total = sum(len(d) for d in datasets)
+    if len(results) != total:
+        raise ValueError(f'{len(results)} results for {total} images')
+    kwargs.pop('metric_items', None)
+    coco, img_ids = merge_coco_ground_truth(datasets)
+    return datasets[0]._coco_evaluate(coco, img_ids, results, logger=logger, **kwargs)

@@ -96,13 +96,15 @@ class CustomDataset(Dataset):
     # -- loading ---------------------------------------------------------
     @classmethod
     def get_classes(cls, classes=None):
+        """The class names: the class default for None, the non-empty lines of a file for a
+        str, a tuple or list as given."""
         if classes is None:
             return cls.CLASSES
         if isinstance(classes, str):
             with open(classes) as f:
                 return tuple(line.strip() for line in f if line.strip())
         if isinstance(classes, (tuple, list)):
-            return tuple(classes)
+            return classes  # as given (2.x): a list stays a list
         raise TypeError(f'classes must be a file name, tuple or list, got {type(classes).__name__}')
 
     def load_annotations(self, ann_file):

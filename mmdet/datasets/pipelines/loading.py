@@ -103,6 +103,55 @@ class LoadImageFromWebcam(LoadImageFromFile):
 
 
 @PIPELINES.register_module()
+class LoadMultiChannelImageFromFiles:
+    """Read several single- or multi-channel files and stack them on the last axis (2.x).
+
+    ``results['img_info']['filename']`` is a list of paths, each joined with
+    ``results['img_prefix']`` (when not None). Sets ``filename`` (the joined paths),
+    ``ori_filename`` (as given), ``img`` (H, W, N) for N 2-D files (H, W, C, N for C-channel
+    files), ``img_shape``, ``ori_shape``, ``pad_shape``, ``scale_factor=1.0``, ``img_norm_cfg``
+    (zero mean, unit std per channel, ``to_rgb=False``) and ``img_fields=['img']``.
+    ``file_client_args`` is accepted for config compatibility (local files only).
+    """
+
+    def __init__(self, to_float32=False, color_type='unchanged', file_client_args=None):
+        if color_type not in IMREAD_FLAGS:
+            raise ValueError(f'color_type {color_type!r} is not one of {sorted(IMREAD_FLAGS)}')
+        backend = (file_client_args or {}).get('backend', 'disk')
+        if backend != 'disk':
+            raise ValueError(f"LoadMultiChannelImageFromFiles: file_client backend {backend!r} is not supported "
+                             "(only 'disk')")
+        self.to_float32, self.color_type = to_float32, color_type
+        self.file_client_args = dict(file_client_args or dict(backend='disk'))
+
+    def __call__(self, results):
+        names = results['img_info']['filename']
+        if isinstance(names, str) or not isinstance(names, (list, tuple)) or not names:
+            raise TypeError(f'LoadMultiChannelImageFromFiles: img_info.filename must be a non-empty list of '
+                            f'paths, got {names!r:.200}')
+        prefix = results.get('img_prefix')
+        filenames = [osp.join(prefix, n) for n in names] if prefix is not None else list(names)
+        imgs = [imread(f, self.color_type) for f in filenames]
+        shapes = {im.shape for im in imgs}
+        if len(shapes) != 1:
+            detail = ', '.join(f'{f}: {im.shape}' for f, im in zip(filenames, imgs))
+            raise ImageReadError(f'LoadMultiChannelImageFromFiles: the images differ in shape ({detail})')
+        img = np.stack(imgs, axis=-1)
+        if self.to_float32:
+            img = img.astype(np.float32)
+        num_channels = 1 if img.ndim < 3 else img.shape[2]
+        results.update(filename=filenames, ori_filename=names, img=img, img_shape=img.shape, ori_shape=img.shape,
+                       pad_shape=img.shape, scale_factor=1.0, img_fields=['img'],
+                       img_norm_cfg=dict(mean=np.zeros(num_channels, dtype=np.float32),
+                                         std=np.ones(num_channels, dtype=np.float32), to_rgb=False))
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(to_float32={self.to_float32}, color_type={self.color_type!r}, '
+                f'file_client_args={self.file_client_args})')
+
+
+@PIPELINES.register_module()
 class LoadAnnotations:
     """Move ``ann_info`` boxes/labels into ``gt_bboxes``/``gt_labels``/``gt_bboxes_ignore``."""
 
