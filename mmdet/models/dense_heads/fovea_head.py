@@ -8,12 +8,19 @@ box targets are log((x - x1) / base_len, (y - y1) / base_len, (x2 - x) / base_le
 Loss (``use_vfl=True`` and ``loss_cls_vfl``, or ``loss_cls`` a VarifocalLoss)
 the classification target of a positive is the IoU of its decoded box with its
 gt box, clamped to at least 1e-6.
+
+``with_deform=True`` is FoveaBox-align (the ``fovea_align_*`` configs): the
+classification branch no longer has its own tower; the input feature is
+re-sampled by a deformable 3x3 conv whose offsets a 1x1 conv predicts from the
+exponentiated box output (:class:`FeatureAlign`, ``feature_adaption``), then a
+3x3 conv to ``4 * feat_channels`` and a 1x1 conv (both with ``norm_cfg``) feed
+``conv_cls`` -- the layout and semantics of MMDetection 2.10's FoveaHead.
 """
 import torch
 import torch.nn as nn
 
 from mmdet.core import bbox_overlaps
-from mmdet.ops import Conv2d, bias_init_with_prob, normal_init
+from mmdet.ops import Conv2d, ConvModule, DeformConv2d, bias_init_with_prob, normal_init
 
 from ..builder import HEADS, build_loss
 from .base_dense_head import BaseDenseHead, conv_tower, finish_detections, select_vfl
@@ -59,8 +66,43 @@ def fovea_level_targets(gt_bboxes, gt_labels, featmap_size, stride, base_len, sc
     return labels.reshape(-1), torch.log(targets).reshape(-1, 4), matched.reshape(-1, 4)
 
 
+class FeatureAlign(nn.Module):
+    """Box-guided feature alignment of FoveaBox-align.
+
+    ``conv_offset`` (1x1, no bias) maps the (N, 4, H, W) box "shape" (the
+    exponentiated box output: distances to the four sides in units of the
+    level's ``base_len``) to (N, deform_groups * 2 * k * k, H, W) offsets of
+    ``conv_adaption``, a k x k deformable conv (no bias) applied to the (N, C_in,
+    H, W) feature, followed by ReLU.  The offsets are not detached: the
+    classification loss also trains the box branch through them, as in the
+    original.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size=3, deform_groups=4):
+        super().__init__()
+        offset_channels = kernel_size * kernel_size * 2
+        self.conv_offset = Conv2d(4, deform_groups * offset_channels, 1, bias=False)
+        self.conv_adaption = DeformConv2d(in_channels, out_channels, kernel_size=kernel_size,
+                                          padding=(kernel_size - 1) // 2, deform_groups=deform_groups)
+        self.relu = nn.ReLU(inplace=True)
+
+    def init_weights(self):
+        normal_init(self.conv_offset, std=0.1)
+        normal_init(self.conv_adaption, std=0.01)
+
+    def forward(self, x, shape):
+        """``x`` (N, C_in, H, W), ``shape`` (N, 4, H, W) -> (N, C_out, H, W)."""
+        return self.relu(self.conv_adaption(x, self.conv_offset(shape)))
+
+
 @HEADS.register_module()
 class FoveaHead(BaseDenseHead):
+    """FoveaBox head: per level a classifier ``conv_cls`` (N, num_classes, H, W)
+    and log-space box distances ``conv_reg`` (N, 4, H, W), each after a tower
+    of ``stacked_convs`` 3x3 convs; with ``with_deform=True`` the classifier
+    sits on :class:`FeatureAlign` + a 3x3 conv (to ``4 * feat_channels``) + a
+    1x1 conv instead of its tower (``deform_groups`` groups of offsets).
+    """
 
     def __init__(self, num_classes, in_channels, feat_channels=256, stacked_convs=4, strides=(8, 16, 32, 64, 128),
                  base_edge_list=(16, 32, 64, 128, 256),
@@ -73,9 +115,7 @@ class FoveaHead(BaseDenseHead):
                  loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0), train_cfg=None, test_cfg=None,
                  init_cfg=None):
         super().__init__()
-        if with_deform:
-            raise ValueError('FoveaHead with_deform=True (feature alignment) is not implemented; '
-                             'the VFNet configs use with_deform=False')
+        self.with_deform, self.deform_groups = with_deform, deform_groups
         self.num_classes, self.in_channels = num_classes, in_channels
         self.feat_channels, self.stacked_convs = feat_channels, stacked_convs
         self.strides, self.base_edge_list = list(strides), list(base_edge_list)
@@ -84,10 +124,23 @@ class FoveaHead(BaseDenseHead):
         self.use_vfl, loss_cls = select_vfl('FoveaHead', loss_cls, use_vfl, loss_cls_vfl)
         self.loss_cls, self.loss_bbox = build_loss(loss_cls), build_loss(loss_bbox)
         self.train_cfg, self.test_cfg = train_cfg, test_cfg
-        self.cls_convs, self.reg_convs = (conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
-                                          for _ in range(2))
-        self.conv_cls = Conv2d(feat_channels, self.cls_out_channels, 3, padding=1)
-        self.conv_reg = Conv2d(feat_channels, 4, 3, padding=1)
+        if not with_deform:
+            self.cls_convs, self.reg_convs = (conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg,
+                                                         norm_cfg) for _ in range(2))
+            self.conv_cls = Conv2d(feat_channels, self.cls_out_channels, 3, padding=1)
+            self.conv_reg = Conv2d(feat_channels, 4, 3, padding=1)
+        else:
+            self.reg_convs = conv_tower(in_channels, feat_channels, stacked_convs, conv_cfg, norm_cfg)
+            self.conv_reg = Conv2d(feat_channels, 4, 3, padding=1)
+            wide = feat_channels * 4
+            self.cls_convs = nn.ModuleList([
+                ConvModule(feat_channels, wide, 3, stride=1, padding=1, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                           bias=norm_cfg is None),
+                ConvModule(wide, wide, 1, stride=1, padding=0, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                           bias=norm_cfg is None)])
+            self.feature_adaption = FeatureAlign(in_channels, feat_channels, kernel_size=3,
+                                                 deform_groups=deform_groups)
+            self.conv_cls = Conv2d(wide, self.cls_out_channels, 3, padding=1)
         self.init_weights()
 
     def init_weights(self):
@@ -95,18 +148,24 @@ class FoveaHead(BaseDenseHead):
             normal_init(m.conv, std=0.01)
         normal_init(self.conv_cls, std=0.01, bias=bias_init_with_prob(0.01))
         normal_init(self.conv_reg, std=0.01)
+        if self.with_deform:
+            self.feature_adaption.init_weights()
 
     def forward(self, feats):
         outs = [self.forward_single(x) for x in feats]
         return tuple(map(list, zip(*outs)))
 
     def forward_single(self, x):
+        """(N, C, H, W) -> ``cls_score`` (N, num_classes, H, W), ``bbox_pred`` (N, 4, H, W)."""
         cls_feat, reg_feat = x, x
         for layer in self.reg_convs:
             reg_feat = layer(reg_feat)
+        bbox_pred = self.conv_reg(reg_feat)
+        if self.with_deform:
+            cls_feat = self.feature_adaption(cls_feat, bbox_pred.exp())
         for layer in self.cls_convs:
             cls_feat = layer(cls_feat)
-        return self.conv_cls(cls_feat), self.conv_reg(reg_feat)
+        return self.conv_cls(cls_feat), bbox_pred
 
     @staticmethod
     def decode(centres, deltas, base_len, max_shape):

@@ -2,10 +2,25 @@
 
 Nine points per location are predicted (init), then refined through a
 deformable conv sampled at those points; boxes come from the points by the
-``moment`` (mean +- learned multiple of std) or ``minmax`` transform.  The
-init stage is assigned with a PointAssigner on grid points, the refine stage
-with MaxIoU on the init boxes.  With ``loss_cls`` a VarifocalLoss, the class
-target of a refine-stage positive is the IoU of its refined box with its gt.
+``moment`` (mean +- learned multiple of std), ``minmax`` (extremes of all
+points) or ``partial_minmax`` (extremes of the first four points) transform.
+The init stage is assigned with a PointAssigner on grid points (or MaxIoU on
+``point_base_scale``-stride boxes around them), the refine stage with MaxIoU
+on the init boxes.  With ``loss_cls`` a VarifocalLoss, the class target of a
+refine-stage positive is the IoU of its refined box with its gt.
+
+Point representations (as in MMDetection 2.10):
+
+- ``center_init=True, use_grid_points=False`` (default): the init offsets
+  start at the location itself; refined points = refine offsets + detached
+  init points.
+- ``center_init=False``: the init points start on a regular k x k grid
+  spanning ``point_base_scale`` strides around the location.
+- ``use_grid_points=True`` (the ``bbox_*_grid_*`` configs): each stage
+  predicts 4 numbers (dx, dy, log dw, log dh) that regress a box from the
+  previous one (``point_base_scale`` strides square for init, the detached
+  init box for refine); its points are the k x k grid spanning that box
+  (:meth:`RepPointsHead.gen_grid_from_reg`).
 """
 import numpy as np
 import torch
@@ -21,6 +36,26 @@ from .prior_targets import levels_first, scatter_assignment
 
 @HEADS.register_module()
 class RepPointsHead(BaseDenseHead):
+    """RepPoints head.
+
+    Outputs per level: ``cls_score`` (N, num_classes, H, W) and the init and
+    refined points (N, 2 * num_points, H, W), (y, x) pairs in stride units
+    relative to the location, row-major over the k x k kernel.
+
+    Args (beyond the usual head ones):
+        point_feat_channels (int): channels of the point convs.
+        num_points (int): an odd square (k * k).
+        gradient_mul (float): share of the gradient that flows from the
+            deformable convs back into the init points.
+        point_strides (list[int]), point_base_scale (int): level strides and
+            the box scale (in strides) for assignment/normalisation.
+        use_grid_points (bool), center_init (bool): the point representation
+            (see the module docstring).
+        transform_method (str): 'moment', 'minmax' or 'partial_minmax'.
+        moment_mul (float): gradient share of the learned moment transfer.
+    """
+
+    TRANSFORMS = ('moment', 'minmax', 'partial_minmax')
 
     def __init__(self, num_classes, in_channels, feat_channels=256, point_feat_channels=256, stacked_convs=3,
                  num_points=9, gradient_mul=0.1, point_strides=(8, 16, 32, 64, 128), point_base_scale=4,
@@ -34,11 +69,9 @@ class RepPointsHead(BaseDenseHead):
                  use_grid_points=False, center_init=True, transform_method='moment', moment_mul=0.01,
                  train_cfg=None, test_cfg=None, init_cfg=None):
         super().__init__()
-        if use_grid_points or not center_init:
-            raise ValueError('RepPointsHead: only the center-initialised point representation is supported '
-                             '(use_grid_points=False, center_init=True), as in the VFNet configs')
-        if transform_method not in ('moment', 'minmax'):
-            raise ValueError(f"transform_method must be 'moment' or 'minmax', got '{transform_method}'")
+        if transform_method not in self.TRANSFORMS:
+            raise ValueError(f'transform_method must be one of {self.TRANSFORMS}, got {transform_method!r}')
+        self.use_grid_points, self.center_init = use_grid_points, center_init
         self.num_classes, self.in_channels = num_classes, in_channels
         self.feat_channels, self.point_feat_channels = feat_channels, point_feat_channels
         self.stacked_convs, self.num_points = stacked_convs, num_points
@@ -68,7 +101,8 @@ class RepPointsHead(BaseDenseHead):
         self.relu = nn.ReLU(inplace=True)
         self.cls_convs, self.reg_convs = (conv_tower(self.in_channels, self.feat_channels, self.stacked_convs,
                                                      self.conv_cfg, self.norm_cfg) for _ in range(2))
-        fc, pc, out = self.feat_channels, self.point_feat_channels, 2 * self.num_points
+        fc, pc = self.feat_channels, self.point_feat_channels
+        out = 4 if self.use_grid_points else 2 * self.num_points
         self.reppoints_cls_conv = DeformConv2d(fc, pc, self.dcn_kernel, 1, self.dcn_pad)
         self.reppoints_cls_out = Conv2d(pc, self.cls_out_channels, 1, 1, 0)
         self.reppoints_pts_init_conv = Conv2d(fc, pc, 3, 1, 1)
@@ -92,24 +126,73 @@ class RepPointsHead(BaseDenseHead):
         return tuple(map(list, zip(*outs)))
 
     def forward_single(self, x):
+        """(N, C, H, W) -> ``cls_out`` (N, num_classes, H, W), ``pts_init`` and
+        ``pts_refine`` (N, 2 * num_points, H, W)."""
         base = self.dcn_base_offset.type_as(x)
+        bbox_init = None
+        if self.use_grid_points or not self.center_init:
+            scale = self.point_base_scale / 2
+            points_init = base / base.max() * scale  # k x k grid spanning the base box
+            bbox_init = x.new_tensor([-scale, -scale, scale, scale]).view(1, 4, 1, 1)
+        else:
+            points_init = 0
         cls_feat, pts_feat = x, x
         for layer in self.cls_convs:
             cls_feat = layer(cls_feat)
         for layer in self.reg_convs:
             pts_feat = layer(pts_feat)
         pts_init = self.reppoints_pts_init_out(self.relu(self.reppoints_pts_init_conv(pts_feat)))
+        if self.use_grid_points:
+            pts_init, bbox_out_init = self.gen_grid_from_reg(pts_init, bbox_init.detach())
+        else:
+            pts_init = pts_init + points_init
         pts_grad_mul = (1 - self.gradient_mul) * pts_init.detach() + self.gradient_mul * pts_init
         dcn_offset = pts_grad_mul - base
         cls_out = self.reppoints_cls_out(self.relu(self.reppoints_cls_conv(cls_feat, dcn_offset)))
         pts_refine = self.reppoints_pts_refine_out(self.relu(self.reppoints_pts_refine_conv(pts_feat, dcn_offset)))
-        return cls_out, pts_init, pts_refine + pts_init.detach()
+        if self.use_grid_points:
+            pts_refine, _ = self.gen_grid_from_reg(pts_refine, bbox_out_init.detach())
+        else:
+            pts_refine = pts_refine + pts_init.detach()
+        return cls_out, pts_init, pts_refine
+
+    def gen_grid_from_reg(self, reg, previous_boxes):
+        """Regress boxes from ``previous_boxes`` and put a k x k grid on them.
+
+        Args:
+            reg (Tensor): (N, 4, H, W): (dx, dy) shift of the centre in units
+                of the previous width/height, then (log dw, log dh).
+            previous_boxes (Tensor): (N or 1, 4, H or 1, W or 1) boxes
+                (x1, y1, x2, y2) in stride units relative to the location.
+
+        Returns:
+            tuple: ``grid_yx`` (N, 2 * k * k, H, W), (y, x) pairs of the grid
+            points (row-major, corners included), and the regressed boxes
+            (N, 4, H, W) (x1, y1, x2, y2).
+        """
+        b, _, h, w = reg.shape
+        k = self.dcn_kernel
+        bxy = (previous_boxes[:, :2] + previous_boxes[:, 2:]) / 2.
+        bwh = (previous_boxes[:, 2:] - previous_boxes[:, :2]).clamp(min=1e-6)
+        grid_wh = bwh * torch.exp(reg[:, 2:])
+        grid_topleft = bxy + bwh * reg[:, :2] - 0.5 * grid_wh
+        left, top = grid_topleft[:, 0:1], grid_topleft[:, 1:2]  # (N, 1, H, W)
+        width, height = grid_wh[:, 0:1], grid_wh[:, 1:2]
+        interval = torch.linspace(0., 1., k, device=reg.device, dtype=reg.dtype).view(1, k, 1, 1)
+        grid_x = (left + width * interval).unsqueeze(1).expand(b, k, k, h, w)  # [row, col] -> x of col
+        grid_y = (top + height * interval).unsqueeze(2).expand(b, k, k, h, w)  # [row, col] -> y of row
+        grid_yx = torch.stack([grid_y, grid_x], dim=3).reshape(b, 2 * k * k, h, w)
+        regressed = torch.cat([left, top, left + width, top + height], 1)
+        return grid_yx, regressed
 
     def points2bbox(self, pts, y_first=True):
-        """(N, 2K, ...) points -> (N, 4, ...) boxes by the moment or min-max transform."""
+        """(N, 2K, ...) points -> (N, 4, ...) boxes (x1, y1, x2, y2) by the
+        moment, min-max or partial (first four points) min-max transform."""
         p = pts.view(pts.shape[0], -1, 2, *pts.shape[2:])
         ys, xs = (p[:, :, 0], p[:, :, 1]) if y_first else (p[:, :, 1], p[:, :, 0])
-        if self.transform_method == 'minmax':
+        if self.transform_method in ('minmax', 'partial_minmax'):
+            if self.transform_method == 'partial_minmax':
+                ys, xs = ys[:, :4], xs[:, :4]
             return torch.cat([xs.min(1, keepdim=True).values, ys.min(1, keepdim=True).values,
                               xs.max(1, keepdim=True).values, ys.max(1, keepdim=True).values], dim=1)
         ym, xm = ys.mean(dim=1, keepdim=True), xs.mean(dim=1, keepdim=True)
