@@ -24,6 +24,9 @@ _OPENMMLAB_ALIASES = {
     'res2net101_v1d_26w_4s': 'res2net101_v1d_26w_4s_mmdetv2',
     'resnext101_32x4d': 'resnext101_32x4d',
     'resnext101_64x4d': 'resnext101_64x4d',
+    # mmcv's names for the Detectron2 (MSRA) caffe-style ResNets of the *_caffe_* configs
+    'detectron2/resnet50_caffe': 'resnet50_msra',
+    'detectron2/resnet101_caffe': 'resnet101_msra',
 }
 
 

@@ -88,6 +88,9 @@ def test_pretrained_names_resolve_locally_or_explain(tmp_path, monkeypatch):
     os.makedirs(tmp_path / 'hub' / 'checkpoints')
     torch.save(nn.Linear(1, 1).state_dict(), tmp_path / 'hub' / 'checkpoints' / 'resnet50-0676ba61.pth')
     assert resolve_pretrained('torchvision://resnet50').endswith('resnet50-0676ba61.pth')
+    # the file mmcv caches for open-mmlab://detectron2/resnet50_caffe (the caffe RetinaNet configs)
+    torch.save(nn.Linear(1, 1).state_dict(), tmp_path / 'hub' / 'checkpoints' / 'resnet50_msra-5891d200.pth')
+    assert resolve_pretrained('open-mmlab://detectron2/resnet50_caffe').endswith('resnet50_msra-5891d200.pth')
 
 
 def test_resnet_loads_torchvision_weights_from_cache(tmp_path, monkeypatch):
