@@ -54,7 +54,7 @@ def main(argv=None):
             torch.cuda.synchronize(args.device)
         t = time.perf_counter()
         losses = model.forward_train(img, [dict(m) for m in metas], boxes, labels)
-        sum(losses.values()).backward()
+        model._parse_losses(losses)[0].backward()  # losses may be per-level lists (2.x anchor heads)
         model.zero_grad(set_to_none=True)
         if args.device.startswith('cuda'):
             torch.cuda.synchronize(args.device)

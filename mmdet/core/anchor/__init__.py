@@ -1,5 +1,6 @@
-from .anchor_generator import (ANCHOR_GENERATORS, AnchorGenerator, anchor_inside_flags,
-                               build_anchor_generator, grid_points, images_to_levels, valid_grid_flags)
+from .anchor_generator import AnchorGenerator, grid_points, valid_grid_flags
+from .builder import ANCHOR_GENERATORS, build_anchor_generator
+from .utils import anchor_inside_flags, images_to_levels
 
 __all__ = ['ANCHOR_GENERATORS', 'AnchorGenerator', 'build_anchor_generator', 'grid_points',
            'valid_grid_flags', 'anchor_inside_flags', 'images_to_levels']

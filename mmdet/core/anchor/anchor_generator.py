@@ -3,13 +3,7 @@ import numpy as np
 import torch
 from torch.nn.modules.utils import _pair
 
-from mmdet.utils import Registry, build_from_cfg
-
-ANCHOR_GENERATORS = Registry('anchor generator')
-
-
-def build_anchor_generator(cfg, default_args=None):
-    return build_from_cfg(cfg, ANCHOR_GENERATORS, default_args)
+from .builder import ANCHOR_GENERATORS, build_anchor_generator  # noqa: F401 (re-exported here as before)
 
 
 def grid_points(featmap_size, stride, offset=0.0, dtype=torch.float32, device='cpu'):

@@ -7,6 +7,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmdet.ops import build_conv_layer, build_norm_layer, constant_init, kaiming_init
 
 from ..builder import BACKBONES
+from ..utils.res_layer import ResLayer
 
 
 def run_block(inner, x, with_cp):
@@ -84,22 +85,14 @@ class Bottleneck(nn.Module):
 
 def make_res_layer(block, inplanes, planes, num_blocks, stride=1, dilation=1, avg_down=False,
                    conv_cfg=None, norm_cfg=dict(type='BN'), **block_kwargs):
-    downsample = None
-    if stride != 1 or inplanes != planes * block.expansion:
-        layers = []
-        conv_stride = stride
-        if avg_down and stride != 1:
-            conv_stride = 1
-            layers.append(nn.AvgPool2d(kernel_size=stride, stride=stride, ceil_mode=True, count_include_pad=False))
-        layers += [build_conv_layer(conv_cfg, inplanes, planes * block.expansion, 1, stride=conv_stride, bias=False),
-                   build_norm_layer(norm_cfg, planes * block.expansion)[1]]
-        downsample = nn.Sequential(*layers)
-    blocks = [block(inplanes, planes, stride=stride, dilation=dilation, downsample=downsample,
-                    conv_cfg=conv_cfg, norm_cfg=norm_cfg, **block_kwargs)]
-    inplanes = planes * block.expansion
-    blocks += [block(inplanes, planes, stride=1, dilation=dilation, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                     **block_kwargs) for _ in range(1, num_blocks)]
-    return nn.Sequential(*blocks)
+    """One ResNet stage: a :class:`mmdet.models.utils.ResLayer` with ``dilation`` in every block.
+
+    ``avg_down`` pools the shortcut only in strided stages (no ``AvgPool2d(1)``
+    at stride 1), so the shortcut conv of a stride-1 stage stays at key
+    ``downsample.0`` as this toolbox's ResNet has always had it.
+    """
+    return ResLayer(block, inplanes, planes, num_blocks, stride=stride, avg_down=avg_down and stride != 1,
+                    conv_cfg=conv_cfg, norm_cfg=norm_cfg, dilation=dilation, **block_kwargs)
 
 
 @BACKBONES.register_module()

@@ -44,14 +44,3 @@ def levels_first(per_image, counts):
     (the order of ``torch.cat([x.permute(0, 2, 3, 1).reshape(-1, C) for x in levels])``)."""
     stacked = torch.stack(per_image)
     return torch.cat([lv.reshape(-1, *stacked.shape[2:]) for lv in stacked.split(counts, dim=1)])
-
-
-def max_iou_prior_targets(anchor_generator, assigner, featmap_sizes, gt_bboxes, gt_labels, img_meta, num_classes,
-                          gt_bboxes_ignore=None, allowed_border=-1):
-    """Like :func:`atss_prior_targets` for assigners that need no level counts (MaxIoU)."""
-    device = gt_bboxes.device
-    anchors = torch.cat(anchor_generator.grid_anchors(featmap_sizes, device))
-    valid = torch.cat(anchor_generator.valid_flags(featmap_sizes, img_meta['pad_shape'], device))
-    inside = anchor_inside_flags(anchors, valid, img_meta['img_shape'], allowed_border)
-    result = assigner.assign(anchors[inside], gt_bboxes, gt_bboxes_ignore, gt_labels)
-    return (anchors, *scatter_assignment(anchors.size(0), inside, result, gt_bboxes, gt_labels, num_classes))

@@ -1,13 +1,15 @@
 import torch
 
-from ..iou import bbox_overlaps
-from .base import BBOX_ASSIGNERS, AssignResult
+from ..builder import BBOX_ASSIGNERS
+from ..iou_calculators import build_iou_calculator
+from .assign_result import AssignResult
+from .base_assigner import BaseAssigner
 
 INF = 100000000
 
 
 @BBOX_ASSIGNERS.register_module()
-class ATSSAssigner:
+class ATSSAssigner(BaseAssigner):
     """Adaptive Training Sample Selection (Zhang et al., CVPR 2020).
 
     For every gt: on each pyramid level take the ``topk`` priors whose centres
@@ -23,12 +25,12 @@ class ATSSAssigner:
     def __init__(self, topk, ignore_iof_thr=-1, iou_calculator=dict(type='BboxOverlaps2D')):
         self.topk = topk
         self.ignore_iof_thr = ignore_iof_thr
-        del iou_calculator  # always 2D IoU
+        self.iou_calculator = build_iou_calculator(iou_calculator)
 
     def assign(self, bboxes, num_level_bboxes, gt_bboxes, gt_bboxes_ignore=None, gt_labels=None):
         bboxes = bboxes[:, :4]
         num_gt, num_bboxes = gt_bboxes.size(0), bboxes.size(0)
-        overlaps = bbox_overlaps(bboxes, gt_bboxes)
+        overlaps = self.iou_calculator(bboxes, gt_bboxes)
         assigned_gt_inds = overlaps.new_full((num_bboxes,), 0, dtype=torch.long)
         if num_gt == 0 or num_bboxes == 0:
             labels = None if gt_labels is None else overlaps.new_full((num_bboxes,), -1, dtype=torch.long)
@@ -39,7 +41,7 @@ class ATSSAssigner:
         distances = (centres[:, None, :] - gt_points[None, :, :]).pow(2).sum(-1).sqrt()
 
         if self.ignore_iof_thr > 0 and gt_bboxes_ignore is not None and gt_bboxes_ignore.numel() > 0:
-            ignore_iof = bbox_overlaps(bboxes, gt_bboxes_ignore, mode='iof').max(dim=1).values
+            ignore_iof = self.iou_calculator(bboxes, gt_bboxes_ignore, mode='iof').max(dim=1).values
             distances[ignore_iof > self.ignore_iof_thr, :] = INF
             assigned_gt_inds[ignore_iof > self.ignore_iof_thr] = -1
 

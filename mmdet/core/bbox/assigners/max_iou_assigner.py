@@ -1,11 +1,13 @@
 import torch
 
-from ..iou import bbox_overlaps
-from .base import BBOX_ASSIGNERS, AssignResult
+from ..builder import BBOX_ASSIGNERS
+from ..iou_calculators import build_iou_calculator
+from .assign_result import AssignResult
+from .base_assigner import BaseAssigner
 
 
 @BBOX_ASSIGNERS.register_module()
-class MaxIoUAssigner:
+class MaxIoUAssigner(BaseAssigner):
     """Each prior goes to the gt it overlaps most: positive when IoU >=
     ``pos_iou_thr``, negative when below ``neg_iou_thr`` (a float or a [lo, hi)
     range), ignored in between.  With ``match_low_quality`` every gt also takes
@@ -20,16 +22,17 @@ class MaxIoUAssigner:
         self.pos_iou_thr, self.neg_iou_thr, self.min_pos_iou = pos_iou_thr, neg_iou_thr, min_pos_iou
         self.gt_max_assign_all, self.ignore_iof_thr = gt_max_assign_all, ignore_iof_thr
         self.ignore_wrt_candidates, self.match_low_quality = ignore_wrt_candidates, match_low_quality
+        self.iou_calculator = build_iou_calculator(iou_calculator)
 
     def assign(self, bboxes, gt_bboxes, gt_bboxes_ignore=None, gt_labels=None):
         bboxes = bboxes[:, :4]
         num_gts, num_bboxes = gt_bboxes.size(0), bboxes.size(0)
-        overlaps = bbox_overlaps(gt_bboxes, bboxes)  # (G, N)
+        overlaps = self.iou_calculator(gt_bboxes, bboxes)  # (G, N)
         if self.ignore_iof_thr > 0 and gt_bboxes_ignore is not None and gt_bboxes_ignore.numel() > 0 and num_gts:
             if self.ignore_wrt_candidates:
-                iof = bbox_overlaps(bboxes, gt_bboxes_ignore, mode='iof').max(dim=1).values
+                iof = self.iou_calculator(bboxes, gt_bboxes_ignore, mode='iof').max(dim=1).values
             else:
-                iof = bbox_overlaps(gt_bboxes_ignore, bboxes, mode='iof').max(dim=0).values
+                iof = self.iou_calculator(gt_bboxes_ignore, bboxes, mode='iof').max(dim=0).values
             overlaps[:, iof > self.ignore_iof_thr] = -1
         gt_inds = overlaps.new_full((num_bboxes,), -1, dtype=torch.long)
         if num_gts == 0 or num_bboxes == 0:

@@ -1,10 +1,12 @@
 import torch
 
-from .base import BBOX_ASSIGNERS, AssignResult
+from ..builder import BBOX_ASSIGNERS
+from .assign_result import AssignResult
+from .base_assigner import BaseAssigner
 
 
 @BBOX_ASSIGNERS.register_module()
-class PointAssigner:
+class PointAssigner(BaseAssigner):
     """RepPoints' initial assignment over points ``(x, y, stride)``.
 
     A gt lives on pyramid level round-down(mean(log2(w / scale), log2(h / scale)))

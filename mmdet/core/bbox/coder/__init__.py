@@ -1,3 +1,5 @@
-from .delta_xywh import BBOX_CODERS, DeltaXYWHBBoxCoder, build_bbox_coder
+from ..builder import BBOX_CODERS, build_bbox_coder
+from .base_bbox_coder import BaseBBoxCoder
+from .delta_xywh import DeltaXYWHBBoxCoder
 
-__all__ = ['BBOX_CODERS', 'DeltaXYWHBBoxCoder', 'build_bbox_coder']
+__all__ = ['BBOX_CODERS', 'BaseBBoxCoder', 'DeltaXYWHBBoxCoder', 'build_bbox_coder']

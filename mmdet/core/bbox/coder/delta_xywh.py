@@ -2,17 +2,12 @@
 import numpy as np
 import torch
 
-from mmdet.utils import Registry, build_from_cfg
-
-BBOX_CODERS = Registry('bbox coder')
-
-
-def build_bbox_coder(cfg, default_args=None):
-    return build_from_cfg(cfg, BBOX_CODERS, default_args)
+from ..builder import BBOX_CODERS, build_bbox_coder  # noqa: F401 (re-exported here as before)
+from .base_bbox_coder import BaseBBoxCoder
 
 
 @BBOX_CODERS.register_module()
-class DeltaXYWHBBoxCoder:
+class DeltaXYWHBBoxCoder(BaseBBoxCoder):
 
     def __init__(self, target_means=(0., 0., 0., 0.), target_stds=(1., 1., 1., 1.), clip_border=True):
         self.means, self.stds, self.clip_border = target_means, target_stds, clip_border
