@@ -5,7 +5,6 @@ _base_ = [
     '../_base_/datasets/coco_detection.py', '../_base_/schedules/schedule_1x.py',
     '../_base_/default_runtime.py'
 ]
-norm_cfg = dict(type='GN', num_groups=32, requires_grad=True)
 model = dict(
     type='RepPointsDetector',
     pretrained='torchvision://resnet50',
@@ -25,7 +24,7 @@ model = dict(
         start_level=1,
         add_extra_convs='on_input',
         num_outs=5,
-        norm_cfg=norm_cfg),
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True)),
     bbox_head=dict(
         type='RepPointsHead',
         num_classes=80,
@@ -37,7 +36,7 @@ model = dict(
         gradient_mul=0.1,
         point_strides=[8, 16, 32, 64, 128],
         point_base_scale=4,
-        norm_cfg=norm_cfg,
+        norm_cfg=dict(type='GN', num_groups=32, requires_grad=True),
         loss_cls=dict(
             type='FocalLoss',
             use_sigmoid=True,
@@ -76,6 +75,7 @@ model = dict(
         nms_pre=1000,
         min_bbox_size=0,
         score_thr=0.05,
+        # the original writes iou_thr, mmcv's deprecated alias of iou_threshold
         nms=dict(type='nms', iou_threshold=0.5),
         max_per_img=100))
 data = dict(samples_per_gpu=4, workers_per_gpu=4)

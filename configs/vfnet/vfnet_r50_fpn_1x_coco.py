@@ -84,6 +84,10 @@ test_pipeline = [
             dict(type='RandomFlip'),
             dict(type='Normalize', **img_norm_cfg),
             dict(type='Pad', size_divisor=32),
+            # deliberate: the original has ImageToTensor(keys=['img']) here (and
+            # DefaultFormatBundle commented out); both give the same CHW float
+            # tensor, and this one needs no 2.x replace_ImageToTensor for a val/test
+            # samples_per_gpu > 1
             dict(type='DefaultFormatBundle'),
             dict(type='Collect', keys=['img']),
         ])
@@ -107,5 +111,6 @@ lr_config = dict(
     warmup_ratio=0.1,
     step=[8, 11])
 runner = dict(type='EpochBasedRunner', max_epochs=12)
-# keep the best model for the SWA stage (swa_load_from)
-evaluation = dict(interval=1, metric='bbox', save_best='bbox_mAP')
+# evaluation: as the original, from _base_/datasets/coco_detection.py (no save_best
+# here, so a child config with another dataset's metric works); the main stage keeps
+# its best model for the SWA stage by the first metric (see _base_/swa.py)

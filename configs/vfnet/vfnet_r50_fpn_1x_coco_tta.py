@@ -15,6 +15,8 @@ test_pipeline = [
             dict(type='RandomFlip'),
             dict(type='Normalize', **img_norm_cfg),
             dict(type='Pad', size_divisor=32),
+            # the original: ImageToTensor(keys=['img']), the same tensor (see
+            # vfnet_r50_fpn_1x_coco.py)
             dict(type='DefaultFormatBundle'),
             dict(type='Collect', keys=['img']),
         ])

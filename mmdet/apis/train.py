@@ -1,5 +1,6 @@
 """Train a detector as a 2.x config describes it, then the optional SWA stage."""
 import copy
+import glob
 import os.path as osp
 import random
 
@@ -49,11 +50,36 @@ def _eval_hook(cfg, distributed, by_epoch):
                               dist=distributed, shuffle=False)
     eval_cfg = dict(cfg.get('evaluation', {}))
     eval_cfg['by_epoch'] = by_epoch
-    if cfg.get('swa_training') and str(cfg.get('swa_load_from', '')).startswith('best_bbox_mAP'):
-        # as the original, the main stage keeps its best model for the SWA stage
-        # even when the config's evaluation does not ask for it
-        eval_cfg.setdefault('save_best', 'bbox_mAP')
+    if cfg.get('swa_training') and 'save_best' not in eval_cfg:
+        key = _swa_best_key(cfg.get('swa_load_from', 'auto'))
+        if key is not None:
+            # as the original, the main stage keeps its best model for the SWA stage even when the
+            # config's evaluation does not ask for it; for the original's 'best_bbox_mAP.pth' by the
+            # first metric of the results ('bbox_mAP' for COCO, 'mAP' for VOC and other datasets)
+            eval_cfg['save_best'] = key
     return EvalHook(loader, distributed=distributed, **eval_cfg)
+
+
+# the original's swa_load_from: the best model by COCO box AP; read as "the best model saved"
+DEFAULT_SWA_BEST = 'best_bbox_mAP.pth'
+
+
+def _is_best_name(name):
+    """``swa_load_from`` meaning "the main stage's best model": None, 'auto' or a bare ``best_<key>.pth``."""
+    if name is None or name == 'auto':
+        return True
+    name = str(name)
+    return osp.basename(name) == name and name.startswith('best_') and name.endswith('.pth')
+
+
+def _swa_best_key(name):
+    """The ``save_best`` the main stage needs for ``swa_load_from=name``: 'auto' for None, 'auto' and
+    the original's ``best_bbox_mAP.pth``; ``<key>`` for another ``best_<key>.pth``; None for a path."""
+    if not _is_best_name(name):
+        return None
+    if name is None or name in ('auto', DEFAULT_SWA_BEST):
+        return 'auto'
+    return name[len('best_'):-len('.pth')]
 
 
 def _runner_cfg(cfg, key='runner', epochs_key='total_epochs'):
@@ -102,7 +128,10 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
             runner.load_checkpoint(cfg.load_from)
         runner.run(loaders, workflow)
     if cfg.get('swa_training', False):
-        train_swa(model, loaders, cfg, distributed, validate, runner.timestamp, meta, device, logger, wrapped)
+        best = (eval_hook.best_ckpt if eval_hook is not None else None) or \
+            runner.meta.get('hook_msgs', {}).get('best_ckpt')
+        train_swa(model, loaders, cfg, distributed, validate, runner.timestamp, meta, device, logger, wrapped,
+                  best_ckpt=best)
     return runner
 
 
@@ -111,31 +140,72 @@ def _amp_state(cfg, device):
     return AmpState(device, fp16.get('loss_scale', 'dynamic')) if fp16 else None
 
 
-def _pick_swa_start(cfg, logger):
-    """``swa_load_from`` as a file: as given, or inside the work dir; falls back to
-    ``latest.pth`` of the main stage (e.g. under --no-validate no best model exists)."""
-    name = cfg.get('swa_load_from')
-    candidates = [name, osp.join(cfg.work_dir, name)] if name else []
-    for c in candidates:
-        if c and osp.isfile(c):
-            return c
-    latest = osp.join(cfg.work_dir, 'latest.pth')
+def _pick_swa_start(cfg, logger, recorded=None):
+    """The file the SWA stage starts from (rank 0 decides).
+
+    ``swa_load_from``: a path, or a file name inside the work dir, used when it exists.  None, 'auto' or a
+    bare ``best_<key>.pth`` (the original's ``best_bbox_mAP.pth``) mean the main stage's best model: also
+    ``recorded`` (the best checkpoint the eval hook saved in this run; tried first for None, 'auto' and
+    ``best_bbox_mAP.pth``, so a VOC run's ``best_mAP.pth`` is taken) and else the newest ``best_*.pth`` in the
+    work dir.  Without any of these, ``latest.pth`` of the main stage (e.g. under --no-validate no best model
+    exists), with a warning; without that either, FileNotFoundError naming the work dir and every place looked."""
+    name = cfg.get('swa_load_from', 'auto')
+    work_dir = cfg.work_dir
+    explicit = [] if name in (None, 'auto') else list(dict.fromkeys([str(name), osp.join(work_dir, str(name))]))
+    best = _is_best_name(name)
+    candidates = []  # (path, what it is)
+    if best and recorded and name in (None, 'auto', DEFAULT_SWA_BEST):
+        candidates.append((recorded, 'recorded'))
+    candidates += [(c, 'explicit') for c in explicit]
+    if best and recorded and (recorded, 'recorded') not in candidates:
+        candidates.append((recorded, 'recorded'))
+    looked = []
+    for path, what in candidates:
+        looked.append(path + (' (the best checkpoint the evaluation saved)' if what == 'recorded' else ''))
+        if osp.isfile(path):
+            if what == 'recorded':
+                _log_best_choice(logger, name, path)
+            return path
+    if best:
+        pattern = osp.join(work_dir, 'best_*.pth')
+        looked.append(pattern)
+        found = sorted((p for p in glob.glob(pattern) if osp.isfile(p)), key=osp.getmtime)
+        if found:
+            if len(found) > 1:
+                logger.warning(f'SWA stage: several best checkpoints in {work_dir}: '
+                               f'{[osp.basename(p) for p in found]}; starting from the newest, '
+                               f'{osp.basename(found[-1])} (set swa_load_from to choose)')
+            _log_best_choice(logger, name, found[-1])
+            return found[-1]
+    latest = osp.join(work_dir, 'latest.pth')
+    looked.append(latest)
     if osp.isfile(latest):
-        if name:
-            logger.warning(f"swa_load_from '{name}' not found (no best model without validation?); "
-                           f'starting SWA from {latest}')
+        logger.warning(f"SWA stage: swa_load_from={name!r} not found (no best model: validation off, "
+                       f"evaluation.save_best=None or no evaluation yet?); starting SWA from {latest}")
         return latest
-    raise FileNotFoundError(f"SWA stage: swa_load_from '{name}' not found, and no {latest} to start from")
+    raise FileNotFoundError(
+        f"SWA stage: nothing to start from for swa_load_from={name!r} in work_dir {work_dir}: looked for "
+        + ', '.join(looked) + '. Train the main stage with validation (it keeps best_<metric>.pth), '
+        "or set swa_load_from to a checkpoint's path")
 
 
-def swa_start_checkpoint(cfg, logger):
+def _log_best_choice(logger, name, path):
+    if name not in (None, 'auto') and osp.basename(path) != name:
+        logger.info(f"SWA stage: swa_load_from={name!r} is not in the work dir; the best checkpoint saved is "
+                    f'{osp.basename(path)}: starting SWA from it')
+    else:
+        logger.info(f'SWA stage: starting from the best checkpoint {path}')
+
+
+def swa_start_checkpoint(cfg, logger, recorded=None):
     """The SWA stage's start file, the same on every rank: once all ranks are here, rank 0 (which alone
     evaluates and writes ``best_*.pth``) has written the main stage's last checkpoints, and its choice is
-    broadcast; without the barrier the others could read an older best model or ``latest.pth``."""
+    broadcast; without the barrier the others could read an older best model or ``latest.pth``.
+    ``recorded``: the best checkpoint rank 0's eval hook saved in this run, if any."""
     barrier()
     if get_dist_info()[0] == 0:
         try:
-            choice = (_pick_swa_start(cfg, logger), None)
+            choice = (_pick_swa_start(cfg, logger, recorded), None)
         except FileNotFoundError as e:
             choice = (None, str(e))
     else:
@@ -146,9 +216,11 @@ def swa_start_checkpoint(cfg, logger):
     return path
 
 
-def train_swa(model, loaders, cfg, distributed, validate, timestamp, meta, device, logger, wrapped=None):
+def train_swa(model, loaders, cfg, distributed, validate, timestamp, meta, device, logger, wrapped=None,
+              best_ckpt=None):
     """The SWA stage: a fresh optimizer with a cyclic lr for ``swa_runner.max_epochs``
-    epochs from ``swa_load_from``, averaging the weights every ``swa_interval`` epochs."""
+    epochs from ``swa_load_from`` (see :func:`_pick_swa_start`; ``best_ckpt``: the best model the
+    main stage's evaluation saved), averaging the weights every ``swa_interval`` epochs."""
     logger.info('Start SWA training')
     wrapped = wrapped if wrapped is not None else _wrap(model, distributed, device, cfg)
     swa_opt_cfg = dict(cfg.get('swa_optimizer') or cfg.optimizer)
@@ -172,7 +244,7 @@ def train_swa(model, loaders, cfg, distributed, validate, timestamp, meta, devic
     if cfg.get('swa_resume_from'):
         runner.resume(cfg.swa_resume_from)
     else:
-        runner.load_checkpoint(swa_start_checkpoint(cfg, logger))
+        runner.load_checkpoint(swa_start_checkpoint(cfg, logger, best_ckpt))
     workflow = [('train', 1)]
     runner.run(loaders[:1], workflow)
     return runner
