@@ -126,3 +126,11 @@ def broadcast_object(obj, src=0):
 def barrier():
     if is_dist():
         dist.barrier()
+
+
+def close_dist():
+    """Destroy the default process group if one is up.  A process that exits with a gloo/NCCL group still
+    alive can abort in the backend's threads at interpreter exit ("terminate called without an active
+    exception", SIGABRT), failing a run that had finished."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

@@ -9,7 +9,7 @@ SWA_START = textwrap.dedent('''
     import os, sys, time, torch
     sys.path.insert(0, os.environ['ROOT'])
     from mmdet.apis.train import swa_start_checkpoint
-    from mmdet.utils import Config, get_root_logger, init_dist
+    from mmdet.utils import Config, close_dist, get_root_logger, init_dist
     init_dist('pytorch', timeout_s=60)
     work = sys.argv[1]
     if int(os.environ['RANK']) == 0:  # rank 0 evaluates the last epoch, then writes the best model
@@ -18,6 +18,7 @@ SWA_START = textwrap.dedent('''
     cfg = Config(dict(work_dir=work, swa_load_from='best_bbox_mAP.pth'))
     path = swa_start_checkpoint(cfg, get_root_logger())
     os.write(1, f"start {os.environ['RANK']} {path}\\n".encode())  # one write: the ranks share stdout
+    close_dist()  # a live gloo group could abort the process at exit
 ''')
 
 NAN_ON_ONE_RANK = textwrap.dedent('''
@@ -26,7 +27,7 @@ NAN_ON_ONE_RANK = textwrap.dedent('''
     from torch.nn.parallel import DistributedDataParallel
     from mmdet.models.detectors.base import BaseDetector
     from mmdet.runner.hooks.optimizer import NonFiniteLossError, OptimizerHook
-    from mmdet.utils import get_root_logger, init_dist
+    from mmdet.utils import close_dist, get_root_logger, init_dist
     init_dist('pytorch', timeout_s=30)
     model = DistributedDataParallel(torch.nn.Linear(3, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -42,6 +43,7 @@ NAN_ON_ONE_RANK = textwrap.dedent('''
         os.write(1, f"stepped {os.environ['RANK']}\\n".encode())  # one write: the ranks share stdout
     except NonFiniteLossError:
         os.write(1, f"stopped {os.environ['RANK']}\\n".encode())
+    close_dist()
 ''')
 
 
