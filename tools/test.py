@@ -20,7 +20,7 @@ from mmdet.models import build_detector  # noqa: E402
 from mmdet.models.fuse import fuse_conv_bn  # noqa: E402
 from mmdet.runner import load_checkpoint  # noqa: E402
 from mmdet.utils import DictAction, get_dist_info, init_dist  # noqa: E402
-from mmdet.utils.cli import load_config, main_guard  # noqa: E402
+from mmdet.utils.cli import load_config, main_guard, take_deprecated_option  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -47,12 +47,7 @@ def parse_args(argv=None):
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if args.options and args.eval_options:
-        p.error('--options and --eval-options cannot be both specified, '
-                '--options is deprecated in favor of --eval-options')
-    if args.options:
-        warnings.warn('--options is deprecated in favor of --eval-options')
-        args.eval_options = args.options
+    take_deprecated_option(p, args, 'options', 'eval_options')
     if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
         p.error('say what to do with the results: --out, --eval, --format-only, --show or --show-dir')
     if args.show:

@@ -17,7 +17,7 @@ from mmdet.apis import set_random_seed, train_detector  # noqa: E402
 from mmdet.datasets import build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.utils import DictAction, get_dist_info, get_root_logger, init_dist  # noqa: E402
-from mmdet.utils.cli import load_config, main_guard  # noqa: E402
+from mmdet.utils.cli import load_config, main_guard, take_deprecated_option  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -42,12 +42,7 @@ def parse_args(argv=None):
     p.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = p.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    if args.options and args.cfg_options:
-        p.error('--options and --cfg-options cannot be both specified, '
-                '--options is deprecated in favor of --cfg-options')
-    if args.options:
-        warnings.warn('--options is deprecated in favor of --cfg-options')
-        args.cfg_options = args.options
+    take_deprecated_option(p, args, 'options', 'cfg_options')
     return args
 
 

@@ -11,6 +11,19 @@ def user_errors():
     return (ConfigError, BuildError, AnnotationError, ImageReadError, NonFiniteLossError, FileNotFoundError, KeyError, TypeError)
 
 
+def take_deprecated_option(parser, args, old, new):
+    """2.x's deprecated ``--old`` flag: an error if given with ``--new``, else a warning and its value moved
+    to ``args.new`` (flag names as argparse dests, e.g. ``'options'``, ``'cfg_options'``)."""
+    import warnings
+    flag = lambda name: '--' + name.replace('_', '-')  # noqa: E731
+    if getattr(args, old) and getattr(args, new):
+        parser.error(f'{flag(old)} and {flag(new)} cannot be both specified, {flag(old)} is deprecated in favor '
+                     f'of {flag(new)}')
+    if getattr(args, old):
+        warnings.warn(f'{flag(old)} is deprecated in favor of {flag(new)}')
+        setattr(args, new, getattr(args, old))
+
+
 def main_guard(main):
     """Run ``main``; a user error ends the program with one line naming the culprit and exit code 1.
     A distributed process group the run opened is closed on the way out, whatever the outcome."""
