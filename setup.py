@@ -9,9 +9,9 @@ def read_requirements(name):
 
 
 def get_version():
-    scope = {}
-    with open(osp.join(osp.dirname(__file__), 'mmdet', '__init__.py')) as f:
-        exec(f.read(), scope)
+    scope = {}  # mmdet/version.py imports nothing, so it runs without the package (and its dependencies)
+    with open(osp.join(osp.dirname(__file__), 'mmdet', 'version.py')) as f:
+        exec(compile(f.read(), 'mmdet/version.py', 'exec'), scope)
     return scope['__version__']
 
 

@@ -1,6 +1,5 @@
 """VarifocalNet toolbox: MMDetection-2.x compatible, on PyTorch and torchvision alone."""
-__version__ = '2.10.0+vfnet.1'
-version_info = (2, 10, 0)
+from .version import __version__, short_version, version_info  # noqa: F401
 
 __all__ = ['__version__', 'version_info']
 
