@@ -1,7 +1,10 @@
 """VFNet-X training augmentations: RandomCrop and CutOut."""
 import numpy as np
 
+from mmdet.utils.errors import InvalidArgumentError
+
 from .compose import PIPELINES
+from .transforms import check_bool, check_probability, is_int, is_number, is_pair
 
 BBOX2LABEL = {'gt_bboxes': 'gt_labels', 'gt_bboxes_ignore': 'gt_labels_ignore'}
 
@@ -20,16 +23,25 @@ class RandomCrop:
 
     def __init__(self, crop_size, crop_type='absolute', allow_negative_crop=False, bbox_clip_border=True,
                  crop_p=1.0):
+        name = type(self).__name__
         if crop_type not in ('absolute', 'absolute_range', 'relative', 'relative_range'):
-            raise ValueError(f"RandomCrop crop_type must be absolute, absolute_range, relative or relative_range, "
-                             f"got '{crop_type}'")
+            raise InvalidArgumentError(
+                f"{name} crop_type must be 'absolute', 'absolute_range', 'relative' or 'relative_range', "
+                f'got {crop_type!r}')
         if crop_type in ('absolute', 'absolute_range'):
-            if crop_size[0] <= 0 or crop_size[1] <= 0 or (crop_type == 'absolute_range' and crop_size[0] > crop_size[1]):
-                raise ValueError(f'RandomCrop: invalid {crop_type} crop_size {crop_size}')
-        elif not (0 < crop_size[0] <= 1 and 0 < crop_size[1] <= 1):
-            raise ValueError(f'RandomCrop: {crop_type} crop_size must be in (0, 1], got {crop_size}')
-        if not 0 <= crop_p <= 1:
-            raise ValueError(f'RandomCrop crop_p must be in [0, 1], got {crop_p}')
+            if not is_pair(crop_size, lambda x: is_int(x) and x > 0):
+                raise InvalidArgumentError(
+                    f'{name} crop_size for crop_type={crop_type!r} must be two positive ints, got {crop_size!r}')
+            if crop_type == 'absolute_range' and crop_size[0] > crop_size[1]:
+                raise InvalidArgumentError(
+                    f"{name} crop_size for crop_type='absolute_range' must be (min, max) with min <= max, "
+                    f'got {crop_size!r}')
+        elif not is_pair(crop_size, lambda x: is_number(x) and 0 < x <= 1):
+            raise InvalidArgumentError(
+                f'{name} crop_size for crop_type={crop_type!r} must be two numbers in (0, 1], got {crop_size!r}')
+        check_probability(name, 'crop_p', crop_p)
+        check_bool(name, 'allow_negative_crop', allow_negative_crop)
+        check_bool(name, 'bbox_clip_border', bbox_clip_border)
         self.crop_size, self.crop_type = crop_size, crop_type
         self.allow_negative_crop, self.bbox_clip_border, self.crop_p = allow_negative_crop, bbox_clip_border, crop_p
 
@@ -75,6 +87,14 @@ class RandomCrop:
                 f'crop_p={self.crop_p})')
 
 
+def _is_ratio(x):
+    return is_number(x) and 0 <= x <= 1
+
+
+def _is_size(x):
+    return is_int(x) and x >= 0
+
+
 @PIPELINES.register_module()
 class CutOut:
     """Fill ``n_holes`` (an int or an inclusive (min, max) range) random
@@ -82,14 +102,30 @@ class CutOut:
     drawn from ``cutout_shape`` (w, h) pixels or ``cutout_ratio`` (w, h) fractions."""
 
     def __init__(self, n_holes, cutout_shape=None, cutout_ratio=None, fill_in=(0, 0, 0), cutout_p=1.0):
+        name = type(self).__name__
         if (cutout_shape is None) == (cutout_ratio is None):
-            raise ValueError('CutOut needs exactly one of cutout_shape and cutout_ratio')
-        if isinstance(n_holes, (tuple, list)):
-            if len(n_holes) != 2 or not 0 <= n_holes[0] <= n_holes[1]:
-                raise ValueError(f'CutOut n_holes range must be (min, max), got {n_holes}')
-            self.n_holes = tuple(n_holes)
+            raise InvalidArgumentError(
+                f'{name} needs exactly one of cutout_shape and cutout_ratio, got cutout_shape={cutout_shape!r} '
+                f'and cutout_ratio={cutout_ratio!r}')
+        if cutout_ratio is not None:
+            arg, value, what, ok = 'cutout_ratio', cutout_ratio, 'two numbers in [0, 1]', _is_ratio
         else:
+            arg, value, what, ok = 'cutout_shape', cutout_shape, 'two non-negative ints', _is_size
+        cands = value if isinstance(value, list) else [value]
+        if not isinstance(value, (list, tuple)) or not cands or not all(is_pair(c, ok) for c in cands):
+            raise InvalidArgumentError(
+                f'{name} {arg} must be a (w, h) tuple of {what} or a non-empty list of such tuples, got {value!r}')
+        if isinstance(n_holes, (tuple, list)):
+            if not (is_pair(n_holes, is_int) and 0 <= n_holes[0] <= n_holes[1]):
+                raise InvalidArgumentError(
+                    f'{name} n_holes as a range must be (min, max), two ints with 0 <= min <= max, got {n_holes!r}')
+            self.n_holes = tuple(n_holes)
+        elif is_int(n_holes) and n_holes >= 0:
             self.n_holes = (n_holes, n_holes)
+        else:
+            raise InvalidArgumentError(
+                f'{name} n_holes must be a non-negative int or a (min, max) tuple of them, got {n_holes!r}')
+        check_probability(name, 'cutout_p', cutout_p)
         self.with_ratio = cutout_ratio is not None
         cands = cutout_ratio if self.with_ratio else cutout_shape
         self.candidates = cands if isinstance(cands, list) else [cands]

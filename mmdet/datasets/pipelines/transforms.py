@@ -1,10 +1,56 @@
-"""Image + box transforms with MMDetection-2.x semantics (numpy/OpenCV)."""
+"""Image + box transforms with MMDetection-2.x semantics (numpy/OpenCV).
+
+Bad constructor arguments raise :class:`mmdet.utils.InvalidArgumentError` (a
+``ValueError`` and an ``AssertionError``, as 2.x asserted them), naming the
+class, the argument and the value.
+"""
+import numbers
+
 import cv2
 import numpy as np
 
 from mmdet.core.bbox.transforms import bbox_flip
+from mmdet.utils.errors import InvalidArgumentError
 
 from .compose import PIPELINES
+
+FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
+
+
+def is_number(v):
+    """A real number (Python or numpy), not a bool."""
+    return isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_))
+
+
+def is_int(v):
+    """An integer (Python or numpy), not a bool."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def is_bool(v):
+    return isinstance(v, (bool, np.bool_))
+
+
+def is_pair(v, check=is_number):
+    """A 2-element tuple/list (or 1-D array) whose items pass ``check``."""
+    if isinstance(v, np.ndarray) and v.ndim != 1:
+        return False
+    return isinstance(v, (tuple, list, np.ndarray)) and len(v) == 2 and all(check(x) for x in v)
+
+
+def is_scale(v):
+    """An image scale: a (long, short) / (w, h) pair of positive numbers."""
+    return is_pair(v, lambda x: is_number(x) and x > 0)
+
+
+def check_bool(owner, name, value):
+    if not is_bool(value):
+        raise InvalidArgumentError(f'{owner} {name} must be a bool, got {value!r}')
+
+
+def check_probability(owner, name, value):
+    if not (is_number(value) and 0 <= value <= 1):
+        raise InvalidArgumentError(f'{owner} {name} must be a number in [0, 1], got {value!r}')
 
 INTERP = {'nearest': cv2.INTER_NEAREST, 'bilinear': cv2.INTER_LINEAR, 'bicubic': cv2.INTER_CUBIC,
           'area': cv2.INTER_AREA, 'lanczos': cv2.INTER_LANCZOS4}
@@ -34,24 +80,49 @@ def imflip(img, direction='horizontal'):
 class Resize:
     """Resize to a scale chosen from ``img_scale``; boxes follow.
 
-    One scale: fixed.  Several with ``multiscale_mode='range'``: long and short
-    edge drawn uniformly between the extremes; ``'value'``: one of them.  With
+    One scale: fixed.  Two with ``multiscale_mode='range'``: long and short
+    edge drawn uniformly between them; several with ``'value'``: one of them.  With
     ``ratio_range`` the single scale is multiplied by a uniform ratio.  A
     ``scale`` already in ``results`` (set by MultiScaleFlipAug) wins.
     """
 
     def __init__(self, img_scale=None, multiscale_mode='range', ratio_range=None, keep_ratio=True,
                  bbox_clip_border=True, backend='cv2', override=False, interpolation='bilinear'):
+        name = type(self).__name__
         if img_scale is None:
             self.img_scale = None
-        elif isinstance(img_scale, list):
-            self.img_scale = [tuple(s) for s in img_scale]
         else:
-            self.img_scale = [tuple(img_scale)]
+            scales = img_scale if isinstance(img_scale, list) else [img_scale]
+            if not scales or not all(is_scale(sc) for sc in scales):
+                raise InvalidArgumentError(
+                    f'{name} img_scale must be a scale tuple of two positive numbers (e.g. (1333, 800)) or a '
+                    f'non-empty list of such tuples, got {img_scale!r}')
+            self.img_scale = [tuple(sc) for sc in scales]
         if multiscale_mode not in ('range', 'value'):
-            raise ValueError(f"Resize multiscale_mode must be 'range' or 'value', got '{multiscale_mode}'")
-        if ratio_range is not None and self.img_scale is not None and len(self.img_scale) != 1:
-            raise ValueError('Resize: ratio_range needs exactly one img_scale')
+            raise InvalidArgumentError(
+                f"{name} multiscale_mode must be 'range' or 'value', got {multiscale_mode!r}")
+        if ratio_range is not None:
+            if self.img_scale is None or len(self.img_scale) != 1:
+                raise InvalidArgumentError(
+                    f'{name} ratio_range={ratio_range!r} needs img_scale to be a single scale, '
+                    f'got img_scale={img_scale!r}')
+            if not (is_pair(ratio_range) and 0 < ratio_range[0] <= ratio_range[1]):
+                raise InvalidArgumentError(
+                    f'{name} ratio_range must be (min_ratio, max_ratio) with 0 < min_ratio <= max_ratio, '
+                    f'got {ratio_range!r}')
+        elif self.img_scale is not None and multiscale_mode == 'range' and len(self.img_scale) > 2:
+            raise InvalidArgumentError(
+                f"{name} multiscale_mode='range' takes one scale or two (the bounds of the range), got "
+                f"img_scale={img_scale!r} with {len(self.img_scale)} scales; use multiscale_mode='value' to "
+                f'choose among them')
+        check_bool(name, 'keep_ratio', keep_ratio)
+        check_bool(name, 'bbox_clip_border', bbox_clip_border)
+        check_bool(name, 'override', override)
+        if backend not in ('cv2', 'pillow'):
+            raise InvalidArgumentError(f"{name} backend must be 'cv2' or 'pillow', got {backend!r}")
+        if interpolation not in INTERP:
+            raise InvalidArgumentError(
+                f'{name} interpolation must be one of {sorted(INTERP)}, got {interpolation!r}')
         self.multiscale_mode, self.ratio_range = multiscale_mode, ratio_range
         self.keep_ratio, self.bbox_clip_border = keep_ratio, bbox_clip_border
         self.override, self.interpolation = override, interpolation
@@ -79,7 +150,8 @@ class Resize:
                 results['scale'] = (int(w * sf), int(h * sf))
             else:
                 if self.img_scale is None:
-                    raise ValueError('Resize needs img_scale (or a scale set by MultiScaleFlipAug)')
+                    raise InvalidArgumentError(f'{type(self).__name__} needs img_scale (or a scale set by '
+                                               f'MultiScaleFlipAug), got img_scale=None')
                 results['scale'] = self._random_scale()
         scale = results['scale']
         for key in results.get('img_fields', ['img']):
@@ -115,15 +187,31 @@ class RandomFlip:
     """Flip with probability ``flip_ratio`` (a float, or a list matching ``direction``)."""
 
     def __init__(self, flip_ratio=None, direction='horizontal'):
-        directions = direction if isinstance(direction, list) else [direction]
+        name = type(self).__name__
+        if isinstance(direction, str):
+            directions = [direction]
+        elif isinstance(direction, list):
+            directions = direction
+            if not directions:
+                raise InvalidArgumentError(f'{name} direction must not be an empty list')
+        else:
+            raise InvalidArgumentError(
+                f'{name} direction must be a str or a list of str, got {direction!r}')
         for d in directions:
-            if d not in ('horizontal', 'vertical', 'diagonal'):
-                raise ValueError(f"RandomFlip direction must be horizontal, vertical or diagonal, got '{d}'")
+            if d not in FLIP_DIRECTIONS:
+                raise InvalidArgumentError(
+                    f"{name} direction must be 'horizontal', 'vertical' or 'diagonal' (or a list of them), "
+                    f'got {d!r}')
         if isinstance(flip_ratio, list):
-            if len(flip_ratio) != len(directions) or sum(flip_ratio) > 1:
-                raise ValueError('RandomFlip: a flip_ratio list needs one ratio per direction, summing to <= 1')
-        elif flip_ratio is not None and not 0 <= flip_ratio <= 1:
-            raise ValueError(f'RandomFlip flip_ratio must be in [0, 1], got {flip_ratio}')
+            if not all(is_number(r) and 0 <= r <= 1 for r in flip_ratio) or not 0 <= sum(flip_ratio) <= 1:
+                raise InvalidArgumentError(
+                    f'{name} flip_ratio as a list must hold numbers in [0, 1] summing to <= 1, got {flip_ratio!r}')
+            if len(flip_ratio) != len(directions):
+                raise InvalidArgumentError(
+                    f'{name} flip_ratio={flip_ratio!r} needs one ratio per direction, got direction={direction!r}')
+        elif flip_ratio is not None and not (is_number(flip_ratio) and 0 <= flip_ratio <= 1):
+            raise InvalidArgumentError(
+                f'{name} flip_ratio must be None, a number in [0, 1] or a list of them, got {flip_ratio!r}')
         self.flip_ratio, self.direction = flip_ratio, direction
 
     def _choose(self):
@@ -188,8 +276,25 @@ class Normalize:
     """(img - mean) / std in float32, after BGR -> RGB when ``to_rgb``."""
 
     def __init__(self, mean, std, to_rgb=True):
-        self.mean = np.array(mean, dtype=np.float32)
-        self.std = np.array(std, dtype=np.float32)
+        name = type(self).__name__
+        arrays = {}
+        for key, value in (('mean', mean), ('std', std)):
+            try:
+                arr = np.array(value, dtype=np.float32)
+            except (TypeError, ValueError):
+                arr = None
+            if arr is None or arr.ndim > 1 or arr.size == 0 or not np.isfinite(arr).all():
+                raise InvalidArgumentError(
+                    f'{name} {key} must be a number or a sequence of finite numbers (one per channel), '
+                    f'got {value!r}')
+            arrays[key] = arr
+        if arrays['mean'].size != arrays['std'].size and 1 not in (arrays['mean'].size, arrays['std'].size):
+            raise InvalidArgumentError(
+                f'{name} mean and std must have the same number of channels, got mean={mean!r} and std={std!r}')
+        if (arrays['std'] == 0).any():
+            raise InvalidArgumentError(f'{name} std must not contain 0, got {std!r}')
+        check_bool(name, 'to_rgb', to_rgb)
+        self.mean, self.std = arrays['mean'], arrays['std']
         self.to_rgb = to_rgb
 
     def __call__(self, results):
@@ -207,8 +312,17 @@ class Pad:
     """Pad bottom/right to ``size`` (h, w) or to multiples of ``size_divisor``."""
 
     def __init__(self, size=None, size_divisor=None, pad_val=0):
+        name = type(self).__name__
         if (size is None) == (size_divisor is None):
-            raise ValueError('Pad needs exactly one of size and size_divisor')
+            raise InvalidArgumentError(
+                f'{name} needs exactly one of size and size_divisor, got size={size!r} and '
+                f'size_divisor={size_divisor!r}')
+        if size is not None and not is_pair(size, lambda x: is_int(x) and x > 0):
+            raise InvalidArgumentError(f'{name} size must be (h, w), two positive ints, got {size!r}')
+        if size_divisor is not None and not (is_int(size_divisor) and size_divisor > 0):
+            raise InvalidArgumentError(f'{name} size_divisor must be a positive int, got {size_divisor!r}')
+        if not is_number(pad_val):
+            raise InvalidArgumentError(f'{name} pad_val must be a number, got {pad_val!r}')
         self.size, self.size_divisor, self.pad_val = size, size_divisor, pad_val
 
     def __call__(self, results):
@@ -221,7 +335,7 @@ class Pad:
                 d = self.size_divisor
                 th, tw = int(np.ceil(h / d)) * d, int(np.ceil(w / d)) * d
             if th < h or tw < w:
-                raise ValueError(f'Pad size {(th, tw)} is smaller than the image {(h, w)}')
+                raise InvalidArgumentError(f'{type(self).__name__} size {(th, tw)} is smaller than the image {(h, w)}')
             if (th, tw) == (h, w):
                 padded = img
             elif img.ndim == 2 or img.shape[2] <= 4:

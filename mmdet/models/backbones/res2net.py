@@ -6,9 +6,19 @@ import torch
 import torch.nn as nn
 
 from mmdet.ops import build_conv_layer, build_norm_layer
+from mmdet.utils.errors import InvalidArgumentError
 
 from ..builder import BACKBONES
-from .resnet import ResNet, run_block
+from .resnet import ResNet, check_dcn, check_style, is_int, run_block
+
+
+def check_scales_and_width(owner, scales, base_width):
+    """2.x: ``assert scales > 1`` (Res2Net degenerates to ResNet when scales = 1); the width must be positive."""
+    if not (is_int(scales) and scales > 1):
+        raise InvalidArgumentError(f'{owner} scales must be an int > 1 (Res2Net degenerates to ResNet when '
+                                   f'scales = 1), got {scales!r}')
+    if not (is_int(base_width) and base_width > 0):
+        raise InvalidArgumentError(f'{owner} base_width must be a positive int, got {base_width!r}')
 
 
 class Bottle2neck(nn.Module):
@@ -21,8 +31,11 @@ class Bottle2neck(nn.Module):
                  conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None, scales=4, base_width=26, base_channels=64,
                  stage_type='normal'):
         super().__init__()
-        if scales <= 1:
-            raise ValueError('Res2Net needs scales > 1 (scales = 1 is a ResNet)')
+        name = type(self).__name__
+        check_scales_and_width(name, scales, base_width)
+        check_style(name, style)
+        if stage_type not in ('normal', 'stage'):
+            raise InvalidArgumentError(f"{name} stage_type must be 'normal' or 'stage', got {stage_type!r}")
         self.conv1_stride, self.conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
         width = int(math.floor(planes * (base_width / base_channels)))
         self.width, self.scales, self.stage_type = width, scales, stage_type
@@ -32,7 +45,9 @@ class Bottle2neck(nn.Module):
         self.add_module(self.norm1_name, norm1)
         if stage_type == 'stage' and self.conv2_stride != 1:
             self.pool = nn.AvgPool2d(kernel_size=3, stride=self.conv2_stride, padding=1)
+        check_dcn(name, dcn, None)
         conv2_cfg = dcn if dcn is not None and not dcn.get('fallback_on_stride', False) else conv_cfg
+        check_dcn(name, dcn, conv_cfg, uses_dcn=conv2_cfg is dcn)
         self.convs = nn.ModuleList(
             [build_conv_layer(conv2_cfg, width, width, 3, stride=self.conv2_stride, padding=dilation,
                               dilation=dilation, bias=False) for _ in range(scales - 1)])
@@ -84,6 +99,7 @@ class Res2Net(ResNet):
                      152: (Bottle2neck, (3, 8, 36, 3))}
 
     def __init__(self, scales=4, base_width=26, style='pytorch', deep_stem=True, avg_down=True, **kwargs):
+        check_scales_and_width(type(self).__name__, scales, base_width)
         self.scales, self.base_width = scales, base_width
         self._base_channels = kwargs.get('base_channels', 64)
         super().__init__(style=style, deep_stem=deep_stem, avg_down=avg_down, **kwargs)

@@ -1,13 +1,48 @@
-"""ResNet (He et al. 2016) with the MMDetection-2.x layout and options."""
+"""ResNet (He et al. 2016) with the MMDetection-2.x layout and options.
+
+Bad arguments raise :class:`mmdet.utils.InvalidArgumentError` (a ``ValueError``
+and an ``AssertionError``, as 2.x asserted them), naming the class, the
+argument and the value; an unknown ``depth`` raises :class:`InvalidDepthError`,
+which is also the ``KeyError`` 2.x raised.
+"""
+import numbers
+
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.ops import build_conv_layer, build_norm_layer, constant_init, kaiming_init
+from mmdet.utils.errors import InvalidArgumentError
 
 from ..builder import BACKBONES
 from ..utils.res_layer import ResLayer
+
+
+STYLES = ('pytorch', 'caffe')
+
+
+class InvalidDepthError(InvalidArgumentError, KeyError):
+    """An unknown ResNet depth: the ``KeyError`` of 2.x, and an :class:`InvalidArgumentError`."""
+    __str__ = Exception.__str__  # the plain message, not KeyError's repr of it
+
+
+def is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def check_style(owner, style):
+    if style not in STYLES:
+        raise InvalidArgumentError(f"{owner} style must be 'pytorch' or 'caffe', got {style!r}")
+
+
+def check_dcn(owner, dcn, conv_cfg, uses_dcn=True):
+    """2.x: ``dcn`` is None or a dict, and ``conv_cfg`` must be None where the 3x3 conv is a DCN."""
+    if dcn is not None and not isinstance(dcn, dict):
+        raise InvalidArgumentError(f'{owner} dcn must be None or a dict, got {dcn!r}')
+    if dcn is not None and uses_dcn and conv_cfg is not None:
+        raise InvalidArgumentError(f'{owner} conv_cfg must be None for DCN, got conv_cfg={conv_cfg!r} with '
+                                   f'dcn={dcn!r}')
 
 
 def run_block(inner, x, with_cp):
@@ -23,7 +58,7 @@ class BasicBlock(nn.Module):
                  with_cp=False, conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None):
         super().__init__()
         if dcn is not None:
-            raise ValueError('DCN is not supported in BasicBlock (ResNet-18/34)')
+            raise InvalidArgumentError(f'{type(self).__name__} does not support DCN (ResNet-18/34), got dcn={dcn!r}')
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
         self.conv1 = build_conv_layer(conv_cfg, inplanes, planes, 3, stride=stride, padding=dilation,
@@ -52,8 +87,8 @@ class Bottleneck(nn.Module):
                  with_cp=False, conv_cfg=None, norm_cfg=dict(type='BN'), dcn=None, groups=1, base_width=4,
                  base_channels=64):
         super().__init__()
-        if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"ResNet style must be 'pytorch' or 'caffe', got '{style}'")
+        check_style(type(self).__name__, style)
+        check_dcn(type(self).__name__, dcn, None)
         self.inplanes, self.planes = inplanes, planes
         self.conv1_stride, self.conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
         width = planes if groups == 1 else (planes * base_width // base_channels) * groups
@@ -65,6 +100,7 @@ class Bottleneck(nn.Module):
         self.add_module(self.norm1_name, norm1)
         fallback_on_stride = dcn.get('fallback_on_stride', False) if dcn is not None else False
         conv2_cfg = dcn if dcn is not None and not (fallback_on_stride and self.conv2_stride > 1) else conv_cfg
+        check_dcn(type(self).__name__, dcn, conv_cfg, uses_dcn=conv2_cfg is dcn)
         self.conv2 = build_conv_layer(conv2_cfg, width, width, 3, stride=self.conv2_stride, padding=dilation,
                                       dilation=dilation, groups=groups, bias=False)
         self.add_module(self.norm2_name, norm2)
@@ -115,14 +151,37 @@ class ResNet(nn.Module):
                  stage_with_dcn=(False, False, False, False), plugins=None, with_cp=False,
                  zero_init_residual=True, pretrained=None, init_cfg=None):
         super().__init__()
+        name = type(self).__name__
         if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth} for {type(self).__name__} (choose from {sorted(self.arch_settings)})')
+            raise InvalidDepthError(f'invalid depth {depth!r} for {name} (choose from {sorted(self.arch_settings)})')
         if plugins:
-            raise ValueError('ResNet plugins are not supported')
-        if not 1 <= num_stages <= 4 or max(out_indices) >= num_stages:
-            raise ValueError(f'num_stages={num_stages} and out_indices={out_indices} are inconsistent')
-        if dcn is not None and len(stage_with_dcn) != num_stages:
-            raise ValueError('stage_with_dcn must have one flag per stage')
+            raise InvalidArgumentError(f'{name} plugins are not supported, got plugins={plugins!r}')
+        if not (is_int(num_stages) and 1 <= num_stages <= 4):
+            raise InvalidArgumentError(f'{name} num_stages must be an int in [1, 4], got {num_stages!r}')
+        # 2.x asserts len(strides) == len(dilations) == num_stages; this toolbox also lets a shorter ResNet keep
+        # the default 4-stage strides/dilations (only the first num_stages are used)
+        for arg, value in (('strides', strides), ('dilations', dilations)):
+            if not (isinstance(value, (list, tuple)) and all(is_int(v) and v > 0 for v in value)):
+                raise InvalidArgumentError(f'{name} {arg} must be a list/tuple of positive ints, got {value!r}')
+        if len(strides) != len(dilations) or len(strides) < num_stages:
+            raise InvalidArgumentError(
+                f'{name} strides and dilations need one entry per stage (num_stages={num_stages}), got '
+                f'strides={strides!r} and dilations={dilations!r}')
+        if not (isinstance(out_indices, (list, tuple)) and out_indices
+                and all(is_int(i) and 0 <= i < num_stages for i in out_indices)):
+            raise InvalidArgumentError(
+                f'{name} out_indices must be a non-empty list/tuple of stage indices in [0, {num_stages}) '
+                f'(num_stages={num_stages}), got {out_indices!r}')
+        check_style(name, style)
+        if not (is_int(frozen_stages) and -1 <= frozen_stages <= num_stages):
+            raise InvalidArgumentError(f'{name} frozen_stages must be an int in [-1, {num_stages}] '
+                                       f'(num_stages={num_stages}), got {frozen_stages!r}')
+        if dcn is not None:
+            check_dcn(name, dcn, None)
+            if not isinstance(stage_with_dcn, (list, tuple)) or len(stage_with_dcn) != num_stages:
+                raise InvalidArgumentError(
+                    f'{name} stage_with_dcn must have one flag per stage (num_stages={num_stages}), '
+                    f'got {stage_with_dcn!r}')
         self.depth, self.num_stages = depth, num_stages
         self.out_indices, self.style = out_indices, style
         self.deep_stem, self.avg_down = deep_stem, avg_down

@@ -1,8 +1,10 @@
 import torch.nn as nn
 import torch.nn.functional as F
 
+from mmdet.utils.errors import InvalidArgumentError
+
 from ..builder import LOSSES
-from .utils import weight_reduce_loss
+from .utils import check_loss_args, resolve_reduction, weight_reduce_loss
 
 
 @LOSSES.register_module()
@@ -12,13 +14,16 @@ class CrossEntropyLoss(nn.Module):
 
     def __init__(self, use_sigmoid=False, use_mask=False, reduction='mean', class_weight=None, loss_weight=1.0):
         super().__init__()
+        name = type(self).__name__
         if use_mask:
-            raise ValueError('mask cross-entropy is not part of this toolbox (no mask heads)')
+            raise InvalidArgumentError(f'{name} use_mask=True (mask cross-entropy) is not part of this toolbox '
+                                       f'(no mask heads), got use_mask={use_mask!r}')
+        check_loss_args(name, reduction, loss_weight)
         self.use_sigmoid, self.reduction = use_sigmoid, reduction
         self.class_weight, self.loss_weight = class_weight, loss_weight
 
     def forward(self, cls_score, label, weight=None, avg_factor=None, reduction_override=None):
-        reduction = reduction_override or self.reduction
+        reduction = resolve_reduction(self, reduction_override)
         cw = None if self.class_weight is None else cls_score.new_tensor(self.class_weight)
         if self.use_sigmoid:
             if label.shape != cls_score.shape:

@@ -2,7 +2,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..builder import LOSSES
-from .utils import weight_reduce_loss
+from .utils import check_loss_args, check_use_sigmoid, resolve_reduction, weight_reduce_loss
 
 
 def sigmoid_focal_loss(pred, target, weight=None, gamma=2.0, alpha=0.25, reduction='mean', avg_factor=None):
@@ -23,13 +23,13 @@ class FocalLoss(nn.Module):
 
     def __init__(self, use_sigmoid=True, gamma=2.0, alpha=0.25, reduction='mean', loss_weight=1.0):
         super().__init__()
-        if not use_sigmoid:
-            raise ValueError('FocalLoss supports only use_sigmoid=True')
+        check_use_sigmoid(type(self).__name__, use_sigmoid)
+        check_loss_args(type(self).__name__, reduction, loss_weight)
         self.use_sigmoid, self.gamma, self.alpha = use_sigmoid, gamma, alpha
         self.reduction, self.loss_weight = reduction, loss_weight
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
-        reduction = reduction_override or self.reduction
+        reduction = resolve_reduction(self, reduction_override)
         num_classes = pred.size(1)
         if target.dim() == 1:
             target = F.one_hot(target, num_classes=num_classes + 1)[:, :num_classes]
@@ -52,8 +52,8 @@ class QualityFocalLoss(nn.Module):
 
     def __init__(self, use_sigmoid=True, beta=2.0, reduction='mean', loss_weight=1.0):
         super().__init__()
-        if not use_sigmoid:
-            raise ValueError('QualityFocalLoss supports only use_sigmoid=True')
+        check_use_sigmoid(type(self).__name__, use_sigmoid)
+        check_loss_args(type(self).__name__, reduction, loss_weight)
         self.use_sigmoid, self.beta, self.reduction, self.loss_weight = use_sigmoid, beta, reduction, loss_weight
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
@@ -66,4 +66,4 @@ class QualityFocalLoss(nn.Module):
         if weight is not None and weight.dim() == 1:
             weight = weight[:, None]
         return self.loss_weight * quality_focal_loss(pred, target, weight, self.beta,
-                                                     reduction_override or self.reduction, avg_factor)
+                                                     resolve_reduction(self, reduction_override), avg_factor)

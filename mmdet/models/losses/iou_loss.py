@@ -4,7 +4,9 @@ import torch.nn as nn
 from mmdet.core.bbox import bbox_overlaps
 
 from ..builder import LOSSES
-from .utils import weighted_loss
+from mmdet.utils.errors import InvalidArgumentError
+
+from .utils import check_loss_args, resolve_reduction, weighted_loss
 
 
 @weighted_loss
@@ -23,17 +25,21 @@ class _BoxLoss(nn.Module):
 
     def __init__(self, eps=1e-6, reduction='mean', loss_weight=1.0):
         super().__init__()
+        check_loss_args(type(self).__name__, reduction, loss_weight)
         self.eps, self.reduction, self.loss_weight = eps, reduction, loss_weight
 
     def _loss(self, pred, target, weight, reduction, avg_factor):
         raise NotImplementedError
 
     def forward(self, pred, target, weight=None, avg_factor=None, reduction_override=None):
+        reduction = resolve_reduction(self, reduction_override)
         if weight is not None and not torch.any(weight > 0):
             # keep the graph connected to pred so every parameter gets a (zero) gradient
             return (pred * weight.view(-1, *([1] * (pred.dim() - 1))) if weight.dim() == 1 else pred * weight).sum()
-        reduction = reduction_override or self.reduction
         if weight is not None and weight.dim() > 1:
+            if weight.shape != pred.shape:  # 2.x: assert weight.shape == pred.shape
+                raise InvalidArgumentError(f'{type(self).__name__}: a per-coordinate weight must have the shape '
+                                           f'of pred {tuple(pred.shape)}, got {tuple(weight.shape)}')
             weight = weight.mean(-1)
         return self.loss_weight * self._loss(pred, target, weight, reduction, avg_factor)
 

@@ -1,10 +1,24 @@
 """Feature Pyramid Network (Lin et al. 2017), 2.x options and layout."""
+import numbers
+
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mmdet.ops import ConvModule, xavier_init
+from mmdet.utils.errors import InvalidArgumentError
 
 from ..builder import NECKS
+
+
+def _is_int(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def check_inputs(module, inputs):
+    """The forward check of 2.x (``assert len(inputs) == len(self.in_channels)``), naming the module."""
+    if len(inputs) != len(module.in_channels):
+        raise InvalidArgumentError(f'{type(module).__name__} expects {len(module.in_channels)} inputs (one per '
+                                   f'in_channels entry), got {len(inputs)}')
 
 
 @NECKS.register_module()
@@ -21,26 +35,52 @@ class FPN(nn.Module):
                  no_norm_on_lateral=False, conv_cfg=None, norm_cfg=None, act_cfg=None,
                  upsample_cfg=dict(mode='nearest'), init_cfg=None):
         super().__init__()
-        assert isinstance(in_channels, (list, tuple))
+        name = type(self).__name__
+        if not (isinstance(in_channels, (list, tuple)) and in_channels
+                and all(_is_int(c) and c > 0 for c in in_channels)):
+            raise InvalidArgumentError(f'{name} in_channels must be a non-empty list of positive ints, '
+                                       f'got {in_channels!r}')
+        if not (_is_int(out_channels) and out_channels > 0):
+            raise InvalidArgumentError(f'{name} out_channels must be a positive int, got {out_channels!r}')
+        if not (_is_int(num_outs) and num_outs > 0):
+            raise InvalidArgumentError(f'{name} num_outs must be a positive int, got {num_outs!r}')
+        num_ins = len(in_channels)
+        if not (_is_int(start_level) and 0 <= start_level < num_ins):
+            raise InvalidArgumentError(f'{name} start_level must be an int in [0, {num_ins}) for {num_ins} inputs, '
+                                       f'got {start_level!r}')
         self.in_channels, self.out_channels = list(in_channels), out_channels
-        self.num_ins, self.num_outs = len(in_channels), num_outs
+        self.num_ins, self.num_outs = num_ins, num_outs
         self.relu_before_extra_convs = relu_before_extra_convs
         self.no_norm_on_lateral = no_norm_on_lateral
         self.upsample_cfg = dict(upsample_cfg)
         if end_level == -1:
             self.backbone_end_level = self.num_ins
             if num_outs < self.num_ins - start_level:
-                raise ValueError(f'num_outs={num_outs} is fewer than the {self.num_ins - start_level} inputs used')
+                raise InvalidArgumentError(
+                    f'{name} num_outs={num_outs} is fewer than the {self.num_ins - start_level} inputs used '
+                    f'(in_channels={in_channels!r}, start_level={start_level})')
         else:
+            # as 2.x: with an explicit end_level no extra level is allowed
+            if not (_is_int(end_level) and start_level < end_level <= self.num_ins):
+                raise InvalidArgumentError(
+                    f'{name} end_level must be -1 or an int in ({start_level}, {self.num_ins}] '
+                    f'(start_level, number of inputs], got {end_level!r}')
+            if num_outs != end_level - start_level:
+                raise InvalidArgumentError(
+                    f'{name} num_outs={num_outs} must equal end_level - start_level = {end_level - start_level} '
+                    f'when end_level is given (end_level={end_level}, start_level={start_level})')
             self.backbone_end_level = end_level
-            if end_level > self.num_ins or num_outs != end_level - start_level:
-                raise ValueError('end_level and num_outs are inconsistent')
         self.start_level, self.end_level = start_level, end_level
+        if not isinstance(add_extra_convs, (str, bool)):
+            raise InvalidArgumentError(
+                f"{name} add_extra_convs must be a bool or one of 'on_input', 'on_lateral', 'on_output', "
+                f'got {add_extra_convs!r}')
         if add_extra_convs is True:
             add_extra_convs = 'on_input' if extra_convs_on_inputs else 'on_output'
         if add_extra_convs not in (False, 'on_input', 'on_lateral', 'on_output'):
-            raise ValueError(f"add_extra_convs must be False, True, 'on_input', 'on_lateral' or 'on_output', "
-                             f'got {add_extra_convs!r}')
+            raise InvalidArgumentError(
+                f"{name} add_extra_convs must be False, True, 'on_input', 'on_lateral' or 'on_output', "
+                f'got {add_extra_convs!r}')
         self.add_extra_convs = add_extra_convs
 
         self.lateral_convs = nn.ModuleList()
@@ -91,8 +131,7 @@ class FPN(nn.Module):
         return outs
 
     def forward(self, inputs):
-        if len(inputs) != len(self.in_channels):
-            raise ValueError(f'FPN expects {len(self.in_channels)} inputs, got {len(inputs)}')
+        check_inputs(self, inputs)
         laterals = self.top_down(inputs)
         outs = [self.fpn_convs[i](laterals[i]) for i in range(len(laterals))]
         return tuple(self.extra_levels(inputs, laterals, outs))

@@ -4,7 +4,7 @@ import torch.nn as nn
 from mmdet.ops import ConvModule
 
 from ..builder import NECKS
-from .fpn import FPN
+from .fpn import FPN, check_inputs
 
 
 @NECKS.register_module()
@@ -36,8 +36,7 @@ class PAFPN(FPN):
         return inter
 
     def forward(self, inputs):
-        if len(inputs) != len(self.in_channels):
-            raise ValueError(f'{type(self).__name__} expects {len(self.in_channels)} inputs, got {len(inputs)}')
+        check_inputs(self, inputs)
         laterals = self.top_down(inputs)
         inter = self.bottom_up(laterals)
         outs = [inter[0]] + [self.pafpn_convs[i - 1](inter[i]) for i in range(1, len(inter))]
@@ -66,8 +65,7 @@ class PAFPNX(PAFPN):
         return self.start_level
 
     def forward(self, inputs):
-        if len(inputs) != len(self.in_channels):
-            raise ValueError(f'PAFPNX expects {len(self.in_channels)} inputs, got {len(inputs)}')
+        check_inputs(self, inputs)
         laterals = self.top_down(inputs)
         inter = self.bottom_up(laterals)
         outs = [self.pafpn_convs[i](inter[i]) for i in range(len(inter))]
