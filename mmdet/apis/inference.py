@@ -5,10 +5,11 @@ import warnings
 import numpy as np
 import torch
 
-from mmdet.datasets import COCO_CLASSES, collate
+from mmdet.datasets import COCO_CLASSES
 from mmdet.datasets.pipelines import Compose
 from mmdet.models import build_detector
-from mmdet.runner import load_checkpoint, to_device
+from mmdet.parallel import collate, scatter
+from mmdet.runner import load_checkpoint
 from mmdet.utils import Config
 
 
@@ -53,7 +54,9 @@ def _test_pipeline(cfg, array_input):
 
 
 def prepare_test_data(cfg, img):
-    """One image (a path or BGR array) through ``cfg``'s test pipeline."""
+    """One image (a path or BGR array) through ``cfg``'s test pipeline: the pipeline's output in the
+    2.x form (per view lists; ``img_metas`` in DataContainers; :func:`mmdet.parallel.unwrap` gives plain
+    values)."""
     is_array = isinstance(img, np.ndarray)
     data = dict(img=img) if is_array else dict(img_info=dict(filename=img), img_prefix=None)
     return _test_pipeline(cfg, is_array)(data)
@@ -65,7 +68,7 @@ def inference_detector(model, imgs):
     imgs = [imgs] if single else list(imgs)
     device = next(model.parameters()).device
     batch = [prepare_test_data(model.cfg, img) for img in imgs]
-    data = to_device(collate(batch), device)
+    data = scatter(collate(batch, samples_per_gpu=len(batch)), device)
     with torch.no_grad():
         results = model(return_loss=False, rescale=True, **data)
     return results[0] if single else results

@@ -6,11 +6,12 @@ import random
 
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel
 
+from mmdet.core.evaluation import EvalHook
 from mmdet.datasets import build_dataloader, build_dataset
+from mmdet.parallel import MMDataParallel, MMDistributedDataParallel
 from mmdet.runner import AmpState, build_optimizer, build_runner, register_config_hooks
-from mmdet.runner.hooks import EvalHook, SWAHook
+from mmdet.runner.hooks import SWAHook
 from mmdet.utils import barrier, broadcast_object, get_dist_info, get_root_logger, is_dist
 
 
@@ -33,13 +34,16 @@ def default_device():
 
 
 def _wrap(model, distributed, device, cfg):
+    """The detector in 2.x's wrapper: ``MMDistributedDataParallel`` (one process per device, gradients
+    all-reduced through DDP's forward) or ``MMDataParallel``; both scatter 2.x batches and have
+    ``train_step``/``val_step``, and ``runner.model.module`` is the detector, as 2.x hooks expect."""
     model = model.to(device)
     if distributed:
         kwargs = dict(find_unused_parameters=cfg.get('find_unused_parameters', False), broadcast_buffers=False)
         if device.type == 'cuda':
             kwargs['device_ids'] = [device.index]
-        model = DistributedDataParallel(model, **kwargs)
-    return model
+        return MMDistributedDataParallel(model, **kwargs)
+    return MMDataParallel(model, device_ids=[device.index] if device.type == 'cuda' else None)
 
 
 def _eval_hook(cfg, distributed, by_epoch):

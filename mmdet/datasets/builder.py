@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
+from mmdet.parallel import collate
 from mmdet.utils import Registry, build_from_cfg, get_dist_info
 
 from .pipelines.compose import PIPELINES  # noqa: F401  (2.x import path: mmdet.datasets.builder.PIPELINES)
@@ -75,38 +76,6 @@ def build_dataset(cfg, default_args=None):
     return build_from_cfg(cfg, DATASETS, default_args)
 
 
-def _pad_stack(tensors, pad_value=0):
-    """Stack (C, H, W) tensors, padding bottom/right to the largest H and W."""
-    if len({t.shape for t in tensors}) == 1:
-        return torch.stack(tensors)
-    h = max(t.shape[-2] for t in tensors)
-    w = max(t.shape[-1] for t in tensors)
-    out = tensors[0].new_full((len(tensors), tensors[0].shape[0], h, w), pad_value)
-    for i, t in enumerate(tensors):
-        out[i, :, :t.shape[-2], :t.shape[-1]] = t
-    return out
-
-
-def collate(batch):
-    """Batch pipeline outputs: images padded and stacked; metas and gt as lists.
-
-    Test-time views (lists per sample) become lists over views of batches.
-    """
-    out = {}
-    for key in batch[0]:
-        values = [b[key] for b in batch]
-        if key == 'img':
-            if isinstance(values[0], list):
-                out[key] = [_pad_stack([v[i] for v in values]) for i in range(len(values[0]))]
-            else:
-                out[key] = _pad_stack(values)
-        elif key == 'img_metas' and isinstance(values[0], list):
-            out[key] = [[v[i] for v in values] for i in range(len(values[0]))]
-        else:
-            out[key] = values
-    return out
-
-
 def worker_init_fn(worker_id, num_workers, rank, seed):
     worker_seed = num_workers * rank + worker_id + seed
     np.random.seed(worker_seed % 2**32)
@@ -116,7 +85,10 @@ def worker_init_fn(worker_id, num_workers, rank, seed):
 
 def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist=True, shuffle=True, seed=None,
                      **kwargs):
-    """A DataLoader with aspect-ratio grouping when shuffling (per process when ``dist``)."""
+    """A DataLoader with aspect-ratio grouping when shuffling (per process when ``dist``).
+
+    Batches are 2.x's: :func:`mmdet.parallel.collate` of the pipeline outputs with one chunk per batch
+    (one process drives one device), e.g. ``img`` a stacked DataContainer, ``img_metas`` a cpu_only one."""
     from .samplers import DistributedGroupSampler, DistributedSampler, GroupSampler
     rank, world_size = get_dist_info()
     if dist:
@@ -131,5 +103,5 @@ def build_dataloader(dataset, samples_per_gpu, workers_per_gpu, num_gpus=1, dist
     init_fn = partial(worker_init_fn, num_workers=num_workers, rank=rank, seed=seed) if seed is not None else None
     kwargs.setdefault('persistent_workers', num_workers > 0)
     kwargs.setdefault('pin_memory', torch.cuda.is_available())  # page-locked batches copy to the GPU asynchronously
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers, collate_fn=collate,
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers, collate_fn=partial(collate, samples_per_gpu=batch_size),
                       worker_init_fn=init_fn, **kwargs)

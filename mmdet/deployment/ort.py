@@ -46,7 +46,9 @@ class ONNXRuntimeDetector:
         return bbox2result(torch.from_numpy(dets), torch.from_numpy(labels), self.num_classes)
 
     def test_data(self, data):
-        """One item of a test-mode dataset (``img``/``img_metas`` lists of one view)."""
+        """One item of a test-mode dataset (``img``/``img_metas`` lists of one view, DataContainers or not)."""
+        from mmdet.parallel import unwrap
+        data = unwrap(data)
         img = data['img'][0]
         img = img.numpy() if hasattr(img, 'numpy') else np.asarray(img)
         return self(img[None] if img.ndim == 3 else img, data['img_metas'][0])

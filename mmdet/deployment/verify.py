@@ -38,8 +38,9 @@ def verify_onnx(detector, onnx_file, cfg, img):
     """Run ``img`` (a path or BGR array) through the PyTorch ``detector`` and the
     exported ``onnx_file`` with the same pre-processing; ``(ok, message)``."""
     from mmdet.apis.inference import prepare_test_data
+    from mmdet.parallel import unwrap
     ort = ONNXRuntimeDetector(onnx_file, cfg)
-    data = prepare_test_data(cfg, img)
+    data = unwrap(prepare_test_data(cfg, img))
     meta = dict(data['img_metas'][0])
     x = data['img'][0][None]
     meta['batch_input_shape'] = tuple(x.shape[-2:])

@@ -56,4 +56,16 @@ def collate(batch, samples_per_gpu=1):
         return [collate(samples, samples_per_gpu) for samples in zip(*batch)]
     if isinstance(first, Mapping):
         return {key: collate([d[key] for d in batch], samples_per_gpu) for key in first}
+    if isinstance(first, torch.Tensor) and first.dim() >= 2 and len({t.shape for t in batch}) > 1:
+        # plain image tensors of different sizes (a test pipeline's ImageToTensor with several images per
+        # batch), where mmcv's default_collate fails: padded bottom/right with zeros as a stacked container is
+        return _pad_plain(batch)
     return default_collate(batch)
+
+
+def _pad_plain(tensors):
+    if len({t.shape[:-2] for t in tensors}) > 1:
+        raise ValueError(f'cannot batch tensors of shapes {[tuple(t.shape) for t in tensors]}: they differ '
+                         'outside the last two dimensions')
+    h, w = max(t.shape[-2] for t in tensors), max(t.shape[-1] for t in tensors)
+    return torch.stack([F.pad(t, (0, w - t.shape[-1], 0, h - t.shape[-2])) for t in tensors])

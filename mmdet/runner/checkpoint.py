@@ -316,7 +316,7 @@ def _os_error_in(e):
 
 
 # what only resuming needs; a published model keeps its classes, config and versions
-TRAINING_ONLY_KEYS = ('optimizer', 'amp_scaler', 'lr_scheduler')
+TRAINING_ONLY_KEYS = ('optimizer', 'amp_scaler', 'lr_scheduler', 'hook_states')
 TRAINING_ONLY_META = ('rng', 'iter', 'hook_msgs', 'seed')
 
 
@@ -331,15 +331,19 @@ def publish_checkpoint(in_file, out_file):
         ckpt.pop(key, None)
     if isinstance(ckpt.get('meta'), dict):
         ckpt['meta'] = {k: _without_stand_ins(v) for k, v in ckpt['meta'].items() if k not in TRAINING_ONLY_META}
-    tmp = f'{out_file}.tmp'
-    torch.save(ckpt, tmp)
-    sha = hashlib.sha256()
-    with open(tmp, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            sha.update(block)
-    stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
-    final = f'{stem}-{sha.hexdigest()[:8]}.pth'
-    os.replace(tmp, final)
+    tmp = f'{out_file}.tmp{os.getpid()}'
+    try:
+        torch.save(ckpt, tmp)
+        sha = hashlib.sha256()
+        with open(tmp, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 20), b''):
+                sha.update(block)
+        stem = out_file[:-len('.pth')] if out_file.endswith('.pth') else out_file
+        final = f'{stem}-{sha.hexdigest()[:8]}.pth'
+        os.replace(tmp, final)
+    finally:
+        if osp.exists(tmp):  # a failed write leaves nothing behind
+            os.remove(tmp)
     return final
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 import mmdet
+from mmdet.parallel import scatter
 from mmdet.utils import Registry, get_dist_info
 
 from .checkpoint import link_latest, load_checkpoint, load_state_dict_file, rng_state, save_checkpoint, set_rng_state
@@ -23,16 +24,9 @@ RUNNERS = Registry('runner')
 
 
 def to_device(data, device):
-    """Move every tensor inside nested lists/dicts to ``device``."""
-    if isinstance(data, torch.Tensor):
-        return data.to(device, non_blocking=True)
-    if isinstance(data, list):
-        return [to_device(d, device) for d in data]
-    if isinstance(data, tuple):
-        return tuple(to_device(d, device) for d in data)
-    if isinstance(data, dict):
-        return {k: to_device(v, device) for k, v in data.items()}
-    return data
+    """A collated batch ready for the model on ``device``: DataContainers unpacked (2.x's scatter, see
+    :func:`mmdet.parallel.scatter`) and every tensor inside nested lists/dicts moved to ``device``."""
+    return scatter(data, device)
 
 
 def seed_all(seed):
@@ -143,14 +137,28 @@ class EpochBasedRunner:
                 f'({self.mode}; iter {self._iter + 1}/{self._max_iters} overall)')
 
     # -------------------------------------------------------------- one step
-    def run_iter(self, data_batch, train_mode):
+    def run_iter(self, data_batch, train_mode, **kwargs):
+        """One iteration, the 2.x contract: ``model.train_step(batch, optimizer, **kwargs)`` (or
+        ``val_step``) returns ``dict(loss=..., log_vars=..., num_samples=...)``; the OptimizerHook then
+        does the backward pass and the step.  The batch is scattered first (DataContainers unpacked,
+        tensors on the runner's device), the step runs under the AMP autocast when enabled; a wrapper
+        without the step methods (a plain ``DistributedDataParallel``) gets ``model(**batch)`` and the
+        losses parsed here."""
         data_batch = to_device(data_batch, self.device)
         ctx = self.amp.autocast() if self.amp is not None else contextlib.nullcontext()
+        method = 'train_step' if train_mode else 'val_step'
         with ctx:
-            losses = self.model(**data_batch)  # through DDP so gradients sync
-        loss, log_vars = self.module._parse_losses(losses)
-        self.outputs = dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['img_metas']))
-        self.log_buffer.update(log_vars, self.outputs['num_samples'])
+            if hasattr(self.model, method):
+                outputs = getattr(self.model, method)(data_batch, self.optimizer, **kwargs)
+            else:
+                loss, log_vars = self.module._parse_losses(self.model(**data_batch))
+                outputs = dict(loss=loss, log_vars=log_vars, num_samples=len(data_batch['img_metas']))
+        if not isinstance(outputs, dict):
+            raise TypeError(f'{type(self.module).__name__}.{method} must return a dict '
+                            f'(loss, log_vars, num_samples), got {type(outputs).__name__}')
+        if 'log_vars' in outputs:
+            self.log_buffer.update(outputs['log_vars'], outputs['num_samples'])
+        self.outputs = outputs
 
     # ------------------------------------------------------------- one epoch
     def train(self, data_loader, **kwargs):
@@ -163,7 +171,7 @@ class EpochBasedRunner:
         for i, data_batch in enumerate(data_loader):
             self._inner_iter = i
             self.call_hook('before_train_iter')
-            self.run_iter(data_batch, train_mode=True)
+            self.run_iter(data_batch, train_mode=True, **kwargs)
             self.call_hook('after_train_iter')
             self._consume_log()
             self._iter += 1
@@ -185,7 +193,7 @@ class EpochBasedRunner:
         for i, data_batch in enumerate(data_loader):
             self._inner_iter = i
             self.call_hook('before_val_iter')
-            self.run_iter(data_batch, train_mode=False)
+            self.run_iter(data_batch, train_mode=False, **kwargs)
             self.call_hook('after_val_iter')
         self.call_hook('after_val_epoch')
         self._consume_log()
@@ -229,7 +237,9 @@ class EpochBasedRunner:
             return None
         n = self._epoch + 1 if n is None else n
         filename = osp.join(out_dir, filename_tmpl.format(n))
-        extra = {'amp_scaler': self.amp.scaler.state_dict()} if self.amp is not None and self.amp.scaler else None
+        extra = {'amp_scaler': self.amp.scaler.state_dict()} if self.amp is not None and self.amp.scaler else {}
+        if save_optimizer:  # a resumable checkpoint: the hooks' state too
+            extra['hook_states'] = self.hook_states()
         save_checkpoint(self.model, filename, self.optimizer if save_optimizer else None, self._meta(meta), extra)
         if create_symlink:
             link_latest(out_dir, filename, self.latest_name)  # latest.pth moves only once the file is complete
@@ -239,8 +249,31 @@ class EpochBasedRunner:
         self.logger.info(f'load checkpoint from {filename}')
         return load_checkpoint(self.model, filename, map_location, strict, self.logger)
 
+    def _hook_keys(self):
+        """(key, hook) for every hook: the class name, ``Name#k`` for the k-th further one of a class."""
+        seen = {}
+        for hook in self._hooks:
+            name = type(hook).__qualname__
+            k = seen[name] = seen.get(name, -1) + 1
+            yield (name if k == 0 else f'{name}#{k}'), hook
+
+    def hook_states(self):
+        """The non-empty :meth:`Hook.state_dict` of every hook, by :meth:`_hook_keys` key."""
+        return {key: sd for key, hook in self._hook_keys() if (sd := hook.state_dict())}
+
+    def load_hook_states(self, states):
+        """Give each hook its saved state; states of hooks this run does not have are reported, not used."""
+        keys = dict(self._hook_keys())
+        for key, state in states.items():
+            if key in keys:
+                keys[key].load_state_dict(state)
+            else:
+                self.logger.warning(f'resume: the checkpoint holds the state of a {key} this run does not have '
+                                    '(not used)')
+
     def resume(self, checkpoint, resume_optimizer=True, map_location='cpu'):
-        """Restore weights, optimizer, epoch/iter, RNG and AMP scaler from ``checkpoint``."""
+        """Restore weights, optimizer, epoch/iter, RNG, AMP scaler and the hooks' state from ``checkpoint``
+        (2.x checkpoints: ``meta['hook_msgs']`` goes to ``runner.meta['hook_msgs']`` as mmcv does)."""
         ckpt = load_state_dict_file(checkpoint, map_location)
         load_checkpoint(self.model, checkpoint, map_location, strict=False, logger=self.logger)
         meta = ckpt.get('meta', {})
@@ -255,6 +288,7 @@ class EpochBasedRunner:
             set_rng_state(meta['rng'])
         if 'hook_msgs' in meta:
             self.meta.setdefault('hook_msgs', {}).update(meta['hook_msgs'])
+        self.load_hook_states(ckpt.get('hook_states') or {})
         self.logger.info(f'resumed epoch {self._epoch}, iter {self._iter} from {checkpoint}')
 
 

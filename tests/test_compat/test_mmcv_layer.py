@@ -104,9 +104,13 @@ def test_data_container_collate_and_mmdataparallel():
             return data['img'].shape, data['img_metas']
 
     model = MMDataParallel(Echo(), device_ids=[0])
+    # one process drives one device: a batch collated into two chunks is refused, not half dropped
+    with pytest.raises(ValueError, match='2 chunks.*samples_per_gpu'):
+        model(return_loss=False, img=batch['img'], img_metas=batch['img_metas'])
+    batch = collate(samples, samples_per_gpu=3)
     shape, metas, rl = model(return_loss=False, img=batch['img'], img_metas=batch['img_metas'])
-    assert shape == (2, 3, 6, 5) and metas == [dict(i=0), dict(i=1)] and rl is False
-    assert model.train_step(batch, None) == ((2, 3, 6, 5), [dict(i=0), dict(i=1)])
+    assert shape == (3, 3, 6, 5) and metas == [dict(i=0), dict(i=1), dict(i=2)] and rl is False
+    assert model.train_step(batch, None) == ((3, 3, 6, 5), [dict(i=0), dict(i=1), dict(i=2)])
 
 
 def test_mmcv_ops_sigmoid_focal_loss_convention():

@@ -33,8 +33,8 @@ def test_coco_load_and_sample(shapes_data):
     ds = coco(shapes_data, 'train')
     assert len(ds) == 8 and ds.CLASSES == CLASSES and set(ds.flag) <= {0, 1}
     data = ds[0]
-    assert data['img'].shape[0] == 3 and data['gt_bboxes'].shape[1] == 4
-    assert data['img_metas']['filename'].endswith('train_00000.jpg')
+    assert data['img'].data.shape[0] == 3 and data['gt_bboxes'].data.shape[1] == 4
+    assert data['img_metas'].data['filename'].endswith('train_00000.jpg')
 
 
 def test_coco_evaluate_perfect_and_classwise(shapes_data, capsys):
@@ -104,7 +104,7 @@ def test_corrupt_image_named_or_skipped(tmp_path, shapes_data):
         ds[0]
     tolerant = coco(str(root), 'train', skip_bad_images=True)
     with pytest.warns(UserWarning, match='train_00000.jpg'):
-        assert tolerant[0]['img'].shape[0] == 3
+        assert tolerant[0]['img'].data.shape[0] == 3
 
 
 def test_custom_dataset_middle_format_and_map(tmp_path):
@@ -119,7 +119,7 @@ def test_custom_dataset_middle_format_and_map(tmp_path):
     pickle.dump(infos, open(tmp_path / 'ann.pkl', 'wb'))
     ds = build_dataset(dict(type='CustomDataset', ann_file='ann.pkl', data_root=str(tmp_path), img_prefix='',
                             classes=('a', 'b'), pipeline=PIPE, min_size=0))
-    assert len(ds) == 2 and ds[1]['gt_labels'].tolist() == [1]
+    assert len(ds) == 2 and ds[1]['gt_labels'].data.tolist() == [1]
     perfect = [[np.array([[1, 2, 30, 30, 0.9]], np.float32) if c == i else np.zeros((0, 5), np.float32)
                 for c in range(2)] for i in range(2)]
     assert ds.evaluate(perfect)['mAP'] == pytest.approx(1.0)

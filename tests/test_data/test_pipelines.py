@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmdet.datasets import collate
+from mmdet.parallel import DataContainer, collate, scatter
 from mmdet.datasets.pipelines import (Collect, DefaultFormatBundle, MultiScaleFlipAug, Normalize, Pad, RandomFlip,
                                       Resize)
 
@@ -51,8 +51,11 @@ def test_normalize_pad_format_collect():
     assert r['img'].shape == (32, 64, 3) and r['pad_shape'] == (32, 64, 3)
     assert (r['img'][30:] == 0).all()
     r = Collect(keys=['img', 'gt_bboxes', 'gt_labels'])(DefaultFormatBundle()(r))
-    assert r['img'].shape == (3, 32, 64) and r['img'].dtype == torch.float32
-    assert r['img_metas']['pad_shape'] == (32, 64, 3) and isinstance(r['gt_bboxes'], torch.Tensor)
+    # 2.x's form: every field in a DataContainer saying how it is batched
+    assert all(isinstance(r[k], DataContainer) for k in ('img', 'img_metas', 'gt_bboxes', 'gt_labels'))
+    assert r['img'].stack and not r['img'].cpu_only and r['img_metas'].cpu_only and not r['gt_bboxes'].stack
+    assert r['img'].data.shape == (3, 32, 64) and r['img'].data.dtype == torch.float32
+    assert r['img_metas'].data['pad_shape'] == (32, 64, 3) and isinstance(r['gt_bboxes'].data, torch.Tensor)
 
 
 def test_multiscale_flip_aug_and_collate():
@@ -62,12 +65,18 @@ def test_multiscale_flip_aug_and_collate():
                                         dict(type='Collect', keys=['img'])])
     out = aug(sample())
     assert len(out['img']) == 4
-    assert [m['flip'] for m in out['img_metas']] == [False, True, False, True]
-    batch = collate([out, aug(sample(120, 200))])
+    assert [m.data['flip'] for m in out['img_metas']] == [False, True, False, True]
+    # collated and scattered as 2.x's data loader and MMDataParallel do: per view, a batch
+    batch = scatter(collate([out, aug(sample(120, 200))], samples_per_gpu=2), 'cpu')
     assert len(batch['img']) == 4 and batch['img'][0].shape[0] == 2
     assert len(batch['img_metas']) == 4 and len(batch['img_metas'][0]) == 2
-    train_batch = collate([dict(img=torch.ones(3, 4, 6), img_metas={}), dict(img=torch.ones(3, 8, 2), img_metas={})])
+    train = [dict(img=DataContainer(torch.ones(3, 4, 6), stack=True), img_metas=DataContainer({}, cpu_only=True)),
+             dict(img=DataContainer(torch.ones(3, 8, 2), stack=True), img_metas=DataContainer({}, cpu_only=True))]
+    train_batch = scatter(collate(train, samples_per_gpu=2), 'cpu')
     assert train_batch['img'].shape == (2, 3, 8, 6) and train_batch['img'][0, :, 4:].abs().sum() == 0
+    # plain image tensors of different sizes (ImageToTensor test pipelines) are padded the same way
+    plain = collate([dict(img=torch.ones(3, 4, 6)), dict(img=torch.ones(3, 8, 2))], samples_per_gpu=2)
+    assert plain['img'].shape == (2, 3, 8, 6) and plain['img'][0, :, 4:].abs().sum() == 0
 
 
 @pytest.mark.parametrize('dtype', [np.uint8, np.float32])
@@ -102,7 +111,7 @@ def test_hwc_to_chw_is_a_contiguous_transpose(shape, dtype):
         ref = view[None] if view.ndim == 2 else view.transpose(2, 0, 1)
         out = hwc_to_chw(view)
         assert out.flags.c_contiguous and out.dtype == view.dtype and np.array_equal(out, ref)
-    bundled = DefaultFormatBundle()(dict(img=img))['img']
+    bundled = DefaultFormatBundle()(dict(img=img))['img'].data
     assert bundled.dtype == torch.float32 and bundled.is_contiguous()
     assert torch.equal(bundled, torch.from_numpy(img[None] if img.ndim == 2 else img.transpose(2, 0, 1)).float())
     assert torch.equal(ImageToTensor(['img'])(dict(img=img))['img'], torch.from_numpy(hwc_to_chw(img)))
@@ -121,7 +130,7 @@ def test_vfnet_test_pipeline_on_a_jpeg_is_the_plain_formula():
     cfg = Config.fromfile(osp.join(root, 'configs', 'vfnet', 'vfnet_r50_fpn_1x_coco.py'))
     filename = osp.join(root, 'demo', 'demo.jpg')
     data = Compose(cfg.data.test.pipeline)(dict(img_info=dict(filename=filename), img_prefix=None))
-    img, meta = data['img'][0], data['img_metas'][0]
+    img, meta = data['img'][0].data, data['img_metas'][0].data
     src = cv2.imread(filename)
     assert src.shape == (480, 640, 3)
     resized = cv2.resize(src, (1067, 800), interpolation=cv2.INTER_LINEAR)

@@ -81,7 +81,7 @@ def test_class_balanced_from_config(shapes_data):
     base = cbd.dataset
     np.testing.assert_allclose(cbd.repeat_factors, _reference_factors(base, 1.0, True))
     assert len(cbd) >= len(base) and len(cbd.flag) == len(cbd)
-    assert cbd[0]['img'].shape[0] == 3
+    assert cbd[0]['img'].data.shape[0] == 3
     # coco get_cat_ids: category ids of the image's annotations (2.x)
     assert set(base.get_cat_ids(0)) <= set(base.cat_ids)
     # wrappers nest; default_args reach the innermost dataset only

@@ -21,6 +21,7 @@ from mmdet.datasets.pipelines import Compose  # noqa: E402
 from mmdet.deployment import (ONNXRuntimeDetector, compare_results, export_onnx,  # noqa: E402
                               multiclass_nms_graph)
 from mmdet.models import build_detector  # noqa: E402
+from mmdet.parallel import unwrap  # noqa: E402
 from mmdet.utils import Config  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 from tests.fidelity import fill_deterministic  # noqa: E402
@@ -42,7 +43,7 @@ def image_data(cfg, hw, scale, seed=0):
     steps = [dict(s) for s in cfg.data.test.pipeline]
     steps[0] = dict(steps[0], type='LoadImageFromWebcam')
     steps[1] = dict(steps[1], img_scale=scale)
-    return Compose(steps)(dict(img=img))
+    return unwrap(Compose(steps)(dict(img=img)))  # the pipeline's values, out of their DataContainers
 
 
 def pytorch_result(model, data):

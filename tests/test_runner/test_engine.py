@@ -71,7 +71,8 @@ def test_checkpoint_atomic_latest_and_max_keep(tmp_path):
     assert osp.realpath(tmp_path / 'latest.pth') == osp.realpath(tmp_path / 'epoch_4.pth')
     hook = CheckpointHook(interval=1, max_keep_ckpts=2)
     saved = []
-    runner = SimpleNamespace(rank=0, work_dir=str(tmp_path), save_checkpoint=lambda *a, **k: saved.append(k['n']))
+    runner = SimpleNamespace(rank=0, work_dir=str(tmp_path), meta={},
+                             save_checkpoint=lambda *a, **k: saved.append(k['n']))
     hook.before_run(runner)
     hook._save(runner, 5)
     assert sorted(p.name for p in tmp_path.glob('epoch_*.pth')) == ['epoch_3.pth', 'epoch_4.pth']

@@ -7,9 +7,10 @@ import os.path as osp
 import types
 
 import pytest
+from torch.utils.data import DataLoader
 
 from mmdet.apis.train import _swa_best_key, swa_start_checkpoint
-from mmdet.runner.hooks import EvalHook
+from mmdet.core.evaluation import EvalHook
 from mmdet.utils import Config
 from tests.conftest import ROOT
 from tests.test_tools.test_end_to_end import py
@@ -96,6 +97,8 @@ def test_voc_child_of_the_seed_config_trains_with_swa_and_evaluates_map(tiny_voc
     assert "{'mAP': " in res.stdout
 
 
+LOADER = DataLoader([0])  # EvalHook takes a DataLoader (TypeError otherwise, as 2.x); these tests never iterate it
+
 def fake_runner(work_dir, epoch=0, meta=None):
     saved = []
 
@@ -112,10 +115,9 @@ def epoch_file(work_dir, epoch):
 
 
 def test_save_best_auto_takes_the_first_metric_of_the_first_evaluation(tmp_path):
-    voc = EvalHook(None, save_best='auto', metric='mAP')
+    voc = EvalHook(LOADER, save_best='auto', metric='mAP')
     meta, copies = {}, []
     for epoch, score in ((0, 0.3), (1, 0.2), (2, 0.5)):
-        epoch_file(tmp_path, epoch + 1)
         runner = fake_runner(tmp_path, epoch, meta)
         voc._save_best(runner, {'mAP': score})
         meta = runner.meta
@@ -128,7 +130,7 @@ def test_save_best_auto_takes_the_first_metric_of_the_first_evaluation(tmp_path)
     coco_dir = tmp_path / 'coco'
     coco_dir.mkdir()
     epoch_file(coco_dir, 1)
-    coco = EvalHook(None, save_best='auto')
+    coco = EvalHook(LOADER, save_best='auto')
     coco._save_best(fake_runner(coco_dir), {'bbox_mAP_copypaste': '0.1 0.2', 'bbox_mAP': 0.1, 'bbox_mAP_50': 0.2})
     assert coco.key_indicator == 'bbox_mAP' and (coco_dir / 'best_bbox_mAP.pth').is_file()
     # the key stays the one of the first evaluation
@@ -136,17 +138,17 @@ def test_save_best_auto_takes_the_first_metric_of_the_first_evaluation(tmp_path)
 
 
 def test_save_best_none_keeps_no_best_and_a_wrong_key_says_what_to_use(tmp_path):
-    hook = EvalHook(None, save_best=None)
+    hook = EvalHook(LOADER, save_best=None)
     assert not hook.save_best
     with pytest.raises(KeyError, match=r"save_best='bbox_mAP' is not among the results \['mAP'\].*'auto'"):
-        EvalHook(None, save_best='bbox_mAP', metric='mAP')._save_best(fake_runner(tmp_path), {'mAP': 0.1})
+        EvalHook(LOADER, save_best='bbox_mAP', metric='mAP')._save_best(fake_runner(tmp_path), {'mAP': 0.1})
     with pytest.raises(TypeError, match='save_best'):
-        EvalHook(None, save_best=True)
+        EvalHook(LOADER, save_best=True)
 
 
 def test_resumed_run_keeps_the_best_score_so_far(tmp_path):
     epoch_file(tmp_path, 4)
-    hook = EvalHook(None, save_best='auto')
+    hook = EvalHook(LOADER, save_best='auto')
     meta = dict(hook_msgs=dict(best_key='mAP', best_score=0.5, best_epoch=2, best_ckpt=str(tmp_path / 'best_mAP.pth')))
     hook._save_best(fake_runner(tmp_path, 3, meta), {'mAP': 0.4})
     assert not (tmp_path / 'best_mAP.pth').exists() and hook.best_score == 0.5

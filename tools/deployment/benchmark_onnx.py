@@ -20,6 +20,7 @@ import torch  # noqa: E402
 
 from mmdet.apis import init_detector  # noqa: E402
 from mmdet.apis.inference import prepare_test_data  # noqa: E402
+from mmdet.parallel import unwrap  # noqa: E402
 from mmdet.deployment import ONNXRuntimeDetector, compare_results  # noqa: E402
 from mmdet.utils.cli import main_guard  # noqa: E402
 
@@ -49,7 +50,7 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     model = init_detector(args.config, args.checkpoint, device='cpu')
     ort = ONNXRuntimeDetector(args.model, model.cfg, threads=args.threads)
-    data = prepare_test_data(model.cfg, args.img)
+    data = unwrap(prepare_test_data(model.cfg, args.img))
     meta = dict(data['img_metas'][0], batch_input_shape=tuple(data['img'][0].shape[-2:]))
     x = data['img'][0][None]
 

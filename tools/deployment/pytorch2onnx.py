@@ -110,7 +110,8 @@ def main(argv=None):
             # 2.x resized --input-img to --shape; here the test pipeline sizes the image, so a static
             # graph can only take images that come out of it at --shape
             from mmdet.apis.inference import prepare_test_data
-            got = list(prepare_test_data(model.cfg, args.test_img)['img'][0].shape[-2:])
+            from mmdet.parallel import unwrap
+            got = list(unwrap(prepare_test_data(model.cfg, args.test_img))['img'][0].shape[-2:])
             if got != list(args.shape):
                 raise ValueError(f'--verify: {args.test_img} is {got[0]}x{got[1]} after the config\'s test pipeline, '
                                  f'but a static graph of --shape {args.shape[0]} {args.shape[1]} takes only that '

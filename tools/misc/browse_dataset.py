@@ -20,6 +20,7 @@ from tqdm import tqdm  # noqa: E402
 
 from mmdet.core.visualization import imshow_det_bboxes  # noqa: E402
 from mmdet.datasets import RepeatDataset, build_dataset  # noqa: E402
+from mmdet.parallel import unwrap  # noqa: E402
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
@@ -65,7 +66,7 @@ def main(argv=None):
     classes = getattr(base, 'CLASSES', None)
     n = len(dataset) if args.limit <= 0 else min(args.limit, len(dataset))
     for i in tqdm(range(n), desc='browse', unit='img', dynamic_ncols=True):
-        item = dataset[i]
+        item = unwrap(dataset[i])  # the 2.x DataContainers hold the values
         img = item['img']
         img = img.numpy().transpose(1, 2, 0) if hasattr(img, 'numpy') else np.asarray(img)
         bboxes, labels = np.asarray(item['gt_bboxes']), np.asarray(item['gt_labels'])

@@ -1,9 +1,10 @@
-"""``mmcv.parallel`` names: DataContainer, collate, MMDataParallel."""
-from mmdet.parallel import DataContainer, MMDataParallel, collate, scatter, scatter_kwargs
+"""``mmcv.parallel`` names: DataContainer, collate, MMDataParallel, MMDistributedDataParallel."""
+from mmdet.parallel import (DataContainer, MMDataParallel, MMDistributedDataParallel, collate, scatter,
+                            scatter_kwargs)
 
 from ._missing import missing
 
-__all__ = ['DataContainer', 'collate', 'MMDataParallel', 'scatter', 'scatter_kwargs']
+__all__ = ['DataContainer', 'collate', 'MMDataParallel', 'MMDistributedDataParallel', 'scatter', 'scatter_kwargs']
 
 
 def __getattr__(name):

@@ -5,10 +5,10 @@ from mmdet.runner import (RUNNERS, EpochBasedRunner, IterBasedRunner, build_opti
                           save_checkpoint)
 from mmdet.runner.builder import build_runner
 from mmdet.runner.fp16 import auto_fp16, force_fp32, wrap_fp16_model
-from mmdet.runner.hooks import (HOOKS, CheckpointHook, CosineAnnealingLrUpdaterHook, DistEvalHook,
-                                DistSamplerSeedHook, EvalHook, FixedLrUpdaterHook, Hook, IterTimerHook, LoggerHook,
-                                LrUpdaterHook, OptimizerHook, PolyLrUpdaterHook, StepLrUpdaterHook,
-                                TensorboardLoggerHook, TextLoggerHook)
+from mmdet.core.evaluation.eval_hooks import DistEvalHook, EvalHook
+from mmdet.runner.hooks import (HOOKS, CheckpointHook, CosineAnnealingLrUpdaterHook, DistSamplerSeedHook,
+                                FixedLrUpdaterHook, Hook, IterTimerHook, LoggerHook, LrUpdaterHook, OptimizerHook,
+                                PolyLrUpdaterHook, StepLrUpdaterHook, TensorboardLoggerHook, TextLoggerHook)
 from mmdet.runner.hooks.base import get_priority
 from mmdet.runner.optimizer import (OPTIMIZER_BUILDERS, OPTIMIZERS, DefaultOptimizerConstructor,
                                     build_optimizer_constructor)

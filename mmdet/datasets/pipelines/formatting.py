@@ -2,6 +2,8 @@ import cv2
 import numpy as np
 import torch
 
+from mmdet.parallel import DataContainer
+
 from .compose import PIPELINES
 
 
@@ -59,8 +61,51 @@ class ToTensor(ImageToTensor):
 
 
 @PIPELINES.register_module()
+class Transpose:
+    """Permute the arrays under ``keys`` by ``order`` (2.x's ``Transpose``)."""
+
+    def __init__(self, keys, order):
+        self.keys, self.order = keys, order
+
+    def __call__(self, results):
+        for k in self.keys:
+            results[k] = results[k].transpose(self.order)
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(keys={self.keys}, order={self.order})'
+
+
+@PIPELINES.register_module()
+class ToDataContainer:
+    """Wrap fields in :class:`~mmdet.parallel.DataContainer` s (2.x's ``ToDataContainer``).
+
+    Args:
+        fields (Sequence[dict]): one dict per field, ``key`` plus the DataContainer's
+            keyword arguments (``stack``, ``cpu_only``, ``padding_value``, ``pad_dims``).
+    """
+
+    def __init__(self, fields=(dict(key='img', stack=True), dict(key='gt_bboxes'), dict(key='gt_labels'))):
+        self.fields = fields
+
+    def __call__(self, results):
+        for field in self.fields:
+            field = dict(field)
+            key = field.pop('key')
+            results[key] = DataContainer(results[key], **field)
+        return results
+
+    def __repr__(self):
+        return f'{type(self).__name__}(fields={self.fields})'
+
+
+@PIPELINES.register_module()
 class DefaultFormatBundle:
-    """``img`` -> CHW float tensor; gt boxes/labels -> tensors; fills meta defaults."""
+    """The training pipeline's formatting step, as 2.x: ``img`` -> a CHW float tensor in a stacked
+    :class:`~mmdet.parallel.DataContainer` (batches are padded to the largest image); ``proposals``,
+    ``gt_bboxes``, ``gt_bboxes_ignore``, ``gt_labels`` -> tensors in (non-stacked) DataContainers;
+    ``gt_masks`` -> a ``cpu_only`` DataContainer.  Fills ``pad_shape``, ``scale_factor`` and
+    ``img_norm_cfg`` when the pipeline did not set them."""
 
     def __call__(self, results):
         if 'img' in results:
@@ -70,10 +115,12 @@ class DefaultFormatBundle:
             num_channels = 1 if img.ndim < 3 else img.shape[2]
             results.setdefault('img_norm_cfg', dict(mean=np.zeros(num_channels, np.float32),
                                                     std=np.ones(num_channels, np.float32), to_rgb=False))
-            results['img'] = torch.from_numpy(hwc_to_chw(img)).float()
+            results['img'] = DataContainer(torch.from_numpy(hwc_to_chw(img)).float(), stack=True)
         for key in ('proposals', 'gt_bboxes', 'gt_bboxes_ignore', 'gt_labels'):
             if key in results:
-                results[key] = to_tensor(results[key])
+                results[key] = DataContainer(to_tensor(results[key]))
+        if 'gt_masks' in results:
+            results['gt_masks'] = DataContainer(results['gt_masks'], cpu_only=True)
         return results
 
     def __repr__(self):
@@ -82,14 +129,15 @@ class DefaultFormatBundle:
 
 @PIPELINES.register_module()
 class Collect:
-    """Keep ``keys`` and gather ``meta_keys`` into ``img_metas``."""
+    """Keep ``keys`` and gather ``meta_keys`` into ``img_metas``, a ``cpu_only``
+    :class:`~mmdet.parallel.DataContainer` holding the meta dict (as 2.x)."""
 
     def __init__(self, keys, meta_keys=('filename', 'ori_filename', 'ori_shape', 'img_shape', 'pad_shape',
                                         'scale_factor', 'flip', 'flip_direction', 'img_norm_cfg')):
         self.keys, self.meta_keys = keys, meta_keys
 
     def __call__(self, results):
-        data = {'img_metas': {k: results[k] for k in self.meta_keys if k in results}}
+        data = {'img_metas': DataContainer({k: results[k] for k in self.meta_keys if k in results}, cpu_only=True)}
         for k in self.keys:
             if k not in results:
                 raise KeyError(f"Collect: '{k}' is not produced by the pipeline (have: {sorted(results)})")
@@ -98,3 +146,15 @@ class Collect:
 
     def __repr__(self):
         return f'{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys})'
+
+
+@PIPELINES.register_module()
+class WrapFieldsToLists:
+    """Wrap every field in a one-element list, as a test-time augmentation's output is (2.x's
+    ``WrapFieldsToLists``: a test pipeline without ``MultiScaleFlipAug``)."""
+
+    def __call__(self, results):
+        return {k: [v] for k, v in results.items()}
+
+    def __repr__(self):
+        return f'{type(self).__name__}()'

@@ -1,6 +1,5 @@
 from .base import HOOKS, Hook
 from .checkpoint import CheckpointHook
-from .eval import DistEvalHook, EvalHook
 from .iter_timer import IterTimerHook
 from .logger import LogBuffer, LoggerHook, ProgressBarHook, TensorboardLoggerHook, TextLoggerHook
 from .lr_updater import (CosineAnnealingLrUpdaterHook, CyclicLrUpdaterHook, FixedLrUpdaterHook, LrUpdaterHook,
@@ -10,7 +9,7 @@ from .optimizer import NonFiniteLossError, OptimizerHook
 from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
 
-__all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'EvalHook', 'DistEvalHook', 'IterTimerHook', 'LoggerHook',
+__all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'IterTimerHook', 'LoggerHook',
            'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook',
            'StepLrUpdaterHook', 'CyclicLrUpdaterHook', 'CosineAnnealingLrUpdaterHook', 'PolyLrUpdaterHook',
            'FixedLrUpdaterHook', 'build_lr_hook', 'OptimizerHook', 'NonFiniteLossError', 'DistSamplerSeedHook',

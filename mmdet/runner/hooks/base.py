@@ -15,8 +15,20 @@ def get_priority(priority):
 
 
 class Hook:
-    """Override any of the stages; the runner calls them in priority order."""
+    """Override any of the stages; the runner calls them in priority order.
+
+    A hook that keeps state across epochs (a best score, running averages) returns it from
+    :meth:`state_dict`; the runner saves it in every resumable checkpoint (under ``hook_states``, keyed
+    by the hook's class name) and hands it back to :meth:`load_state_dict` on resume.
+    """
     priority = 'NORMAL'
+
+    def state_dict(self):
+        """This hook's state to save in checkpoints: a dict of tensors and plain values ({}: none)."""
+        return {}
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned (called by the runner's ``resume``)."""
 
     def before_run(self, runner):
         pass

@@ -25,7 +25,9 @@ class CheckpointHook(Hook):
     def _save(self, runner, n):
         if runner.rank != 0:
             return
-        runner.save_checkpoint(self.out_dir, filename_tmpl=self.filename_tmpl, save_optimizer=self.save_optimizer, n=n)
+        path = runner.save_checkpoint(self.out_dir, filename_tmpl=self.filename_tmpl,
+                                      save_optimizer=self.save_optimizer, n=n)
+        runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path  # 2.x readers (mmcv's CheckpointHook)
         if self.max_keep_ckpts > 0:
             pattern = osp.join(self.out_dir, self.filename_tmpl.format('*'))
             prefix, suffix = self.filename_tmpl.split('{}')

@@ -12,8 +12,10 @@ class SWAHook(Hook):
     running mean, save it as ``swa_model_{epoch}.pth`` and, with an
     ``eval_hook``, evaluate it and log its metrics prefixed ``swa_``.
     Buffers (BN statistics) are copied from the current model, not averaged or
-    recalibrated."""
-    priority = 'LOW'
+    recalibrated.  The running mean and its count are this hook's state: saved in the
+    stage's checkpoints, so ``swa_resume_from`` continues the same average."""
+    # before the CheckpointHook (NORMAL): the stage's checkpoint of epoch N holds the average including N
+    priority = 'ABOVE_NORMAL'
 
     def __init__(self, interval=1, eval_hook=None):
         self.interval, self.eval_hook = interval, eval_hook
@@ -23,6 +25,8 @@ class SWAHook(Hook):
         if not self.every_n_epochs(runner, self.interval):
             return
         current = runner.module.state_dict()
+        if self.swa_state is not None:  # restored from a checkpoint (CPU tensors): onto the model's devices
+            self.swa_state = {k: v.to(current[k].device) if k in current else v for k, v in self.swa_state.items()}
         if self.swa_state is None:
             self.swa_state = {k: v.detach().clone() for k, v in current.items()}
         else:
@@ -51,3 +55,13 @@ class SWAHook(Hook):
         finally:
             with torch.no_grad():
                 runner.module.load_state_dict(backup)
+
+    def state_dict(self):
+        """The running average (CPU tensors) and how many models it holds."""
+        if self.swa_state is None:
+            return {}
+        return dict(n_averaged=self.n_averaged, swa_state={k: v.detach().cpu() for k, v in self.swa_state.items()})
+
+    def load_state_dict(self, state):
+        if state:
+            self.n_averaged, self.swa_state = int(state['n_averaged']), dict(state['swa_state'])
