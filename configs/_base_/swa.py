@@ -16,7 +16,7 @@ swa_resume_from = None
 
 # swa optimizer
 swa_optimizer = dict(
-    _delete_=True, type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001,
+    type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001,
     paramwise_cfg=dict(bias_lr_mult=2., bias_decay_mult=0.))
 swa_optimizer_config = dict(grad_clip=None)
 

@@ -1,2 +1,5 @@
 _base_ = './atss_r50_fpn_1x_coco.py'
-model = dict(pretrained='torchvision://resnet101', backbone=dict(depth=101))
+model = dict(
+    pretrained='torchvision://resnet101',
+    backbone=dict(depth=101),
+)

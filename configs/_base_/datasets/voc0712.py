@@ -1,7 +1,8 @@
-# Pascal VOC 07+12 trainval for training, VOC2007 test for evaluation (11-point mAP)
+# dataset settings
 dataset_type = 'VOCDataset'
 data_root = 'data/VOCdevkit/'
-img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
+img_norm_cfg = dict(
+    mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),

@@ -1,5 +1,0 @@
-_base_ = './atss_r50_fpn_1x_coco.py'
-model = dict(
-    pretrained='torchvision://resnet101',
-    backbone=dict(depth=101),
-)
