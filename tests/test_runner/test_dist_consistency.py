@@ -74,3 +74,59 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
     out = torchrun(tmp_path, NAN_ON_ONE_RANK, 29643)
     lines = sorted(line for line in out.stdout.splitlines() if line.startswith(('stopped', 'stepped')))
     assert lines == ['stopped 0', 'stopped 1'], out.stdout[-2000:] + out.stderr[-3000:]
+
+TRAIN_STEP_SYNC = textwrap.dedent('''
+    import os, sys, torch
+    sys.path.insert(0, os.environ['ROOT'])
+    from mmdet.models.detectors.base import BaseDetector
+    from mmdet.parallel import DataContainer, MMDistributedDataParallel, collate
+    from mmdet.utils import close_dist, init_dist
+    init_dist('pytorch', timeout_s=30)
+    rank = int(os.environ['RANK'])
+
+    class Toy(BaseDetector):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.lin = torch.nn.Linear(3, 1)
+            self.unused = torch.nn.Linear(3, 1)  # no gradient: needs find_unused_parameters
+            self.calls = 0
+
+        def forward(self, img, img_metas, return_loss=True):
+            return dict(loss_toy=self.lin(img.flatten(1)).pow(2).mean())
+
+        def train_step(self, data, optimizer=None):  # a user's override is what runs
+            self.calls += 1
+            return super().train_step(data, optimizer)
+
+    model = Toy()
+    ddp = MMDistributedDataParallel(model, find_unused_parameters=True, broadcast_buffers=False)
+    for step in range(2):
+        x = torch.arange(6.).reshape(2, 3) * (rank + 1) + step  # each rank its own batch
+        batch = collate([dict(img=DataContainer(x[i].reshape(3, 1, 1), stack=True, pad_dims=None),
+                              img_metas=DataContainer({}, cpu_only=True)) for i in range(2)], samples_per_gpu=2)
+        model.zero_grad()
+        out = ddp.train_step(batch, None)
+        out['loss'].backward()
+        grads = torch.cat([p.grad.flatten() for p in model.lin.parameters()])
+        gathered = [torch.zeros_like(grads) for _ in range(2)]
+        torch.distributed.all_gather(gathered, grads)
+        # each rank's own gradient, for the mean: the loss of its batch alone
+        own = torch.autograd.grad(model(x.reshape(2, 3, 1, 1), None)['loss_toy'], list(model.lin.parameters()))
+        own = torch.cat([g.flatten() for g in own])
+        owns = [torch.zeros_like(own) for _ in range(2)]
+        torch.distributed.all_gather(owns, own)
+        synced = torch.allclose(gathered[0], gathered[1]) and torch.allclose(gathered[0], (owns[0] + owns[1]) / 2)
+        os.write(1, f"step {step} rank {rank} synced {synced} calls {model.calls}\\n".encode())
+    close_dist()
+''')
+
+
+def test_mm_distributed_data_parallel_train_step_all_reduces_gradients(tmp_path):
+    """``MMDistributedDataParallel.train_step`` runs the detector's (overridable) ``train_step`` through DDP's
+    forward: after backward every rank holds the mean of the ranks' gradients, with unused parameters too."""
+    out = torchrun(tmp_path, TRAIN_STEP_SYNC, 29645)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = sorted(line for line in out.stdout.splitlines() if line.startswith('step'))
+    assert lines == [f'step {s} rank {r} synced True calls {s + 1}' for s in range(2) for r in range(2)], \
+        out.stdout[-2000:] + out.stderr[-3000:]
