@@ -281,3 +281,19 @@ def test_unknown_hook_state_is_reported_not_fatal(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger='test_2x_contract'):
         runner.resume(str(tmp_path / 'c.pth'))
     assert 'SomeoneElsesHook' in caplog.text
+
+
+def test_val_stages_fall_back_to_the_generic_ones_as_mmcv(tmp_path):
+    seen = []
+
+    class Generic(Hook):
+        def before_epoch(self, r):
+            seen.append(('epoch', r.mode))
+
+        def after_iter(self, r):
+            seen.append(('iter', r.mode))
+    runner = runner_for(tmp_path, epochs=1)
+    runner.register_hook(Generic())
+    runner.run([loader(Toy()), loader(Toy())], [('train', 1), ('val', 1)])
+    assert seen == [('epoch', 'train'), ('iter', 'train'), ('iter', 'train'), ('epoch', 'val'), ('iter', 'val'),
+                    ('iter', 'val')]

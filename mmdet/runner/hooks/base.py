@@ -48,7 +48,7 @@ class Hook:
     def after_iter(self, runner):
         pass
 
-    # the train/val variants default to the generic ones (mmcv names)
+    # the train and val variants default to the generic ones (mmcv 1.x)
     def before_train_epoch(self, runner):
         self.before_epoch(runner)
 
@@ -62,16 +62,16 @@ class Hook:
         self.after_iter(runner)
 
     def before_val_epoch(self, runner):
-        pass
+        self.before_epoch(runner)
 
     def after_val_epoch(self, runner):
-        pass
+        self.after_epoch(runner)
 
     def before_val_iter(self, runner):
-        pass
+        self.before_iter(runner)
 
     def after_val_iter(self, runner):
-        pass
+        self.after_iter(runner)
 
     @staticmethod
     def every_n_epochs(runner, n):
