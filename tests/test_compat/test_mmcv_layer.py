@@ -154,6 +154,11 @@ def test_mmcv_image_and_file_helpers(tmp_path):
     assert mmcv.is_list_of([1, 2], int) and not mmcv.is_tuple_of([1], int) and mmcv.is_str('a')
     assert mmcv.digit_version('1.3.17') > mmcv.digit_version('1.3.0rc1')
     assert list(mmcv.track_iter_progress([1, 2])) == [1, 2]
+    (tmp_path / 'classes.txt').write_text('header\ncat\ndog\nbird\n')
+    assert mmcv.list_from_file(str(tmp_path / 'classes.txt'), offset=1) == ['cat', 'dog', 'bird']
+    assert mmcv.list_from_file(str(tmp_path / 'classes.txt'), prefix='n_', max_num=2) == ['n_header', 'n_cat']
+    (tmp_path / 'map.txt').write_text('1 cat\n2 dog big\n')
+    assert mmcv.dict_from_file(str(tmp_path / 'map.txt'), key_type=int) == {1: 'cat', 2: ['dog', 'big']}
 
 
 def test_user_optimizer_and_constructor_registered_the_2x_way():

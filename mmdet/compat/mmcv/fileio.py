@@ -1,4 +1,5 @@
-"""``mmcv.load`` / ``mmcv.dump`` (json, pickle, yaml by extension) and ``mmcv.mkdir_or_exist``."""
+"""``mmcv.load`` / ``mmcv.dump`` (json, pickle, yaml by extension), ``mmcv.mkdir_or_exist``,
+``list_from_file`` and ``dict_from_file``."""
 import json
 import os
 import os.path as osp
@@ -6,7 +7,7 @@ import pickle
 
 import numpy as np
 
-__all__ = ['load', 'dump', 'mkdir_or_exist']
+__all__ = ['load', 'dump', 'mkdir_or_exist', 'list_from_file', 'dict_from_file']
 
 
 def _format_of(file, file_format):
@@ -64,3 +65,32 @@ def mkdir_or_exist(dir_name, mode=0o777):
     """``os.makedirs(dir_name, exist_ok=True)``; an empty name does nothing."""
     if dir_name:
         os.makedirs(osp.expanduser(dir_name), mode=mode, exist_ok=True)
+
+
+def list_from_file(filename, prefix='', offset=0, max_num=0, encoding='utf-8'):
+    """The lines of a text file as strings (mmcv 1.x): ``offset`` lines skipped, at most ``max_num``
+    (0: all), each prefixed by ``prefix``, trailing newlines removed."""
+    items = []
+    with open(filename, encoding=encoding) as f:
+        for _ in range(offset):
+            f.readline()
+        for line in f:
+            if 0 < max_num <= len(items):
+                break
+            items.append(prefix + line.rstrip('\n\r'))
+    return items
+
+
+def dict_from_file(filename, key_type=str, encoding='utf-8'):
+    """A dict from a text file of whitespace-separated columns (mmcv 1.x): the first column is the key
+    (converted by ``key_type``), the rest the value (one string, or a list of them)."""
+    mapping = {}
+    with open(filename, encoding=encoding) as f:
+        for line in f:
+            items = line.rstrip('\n').split()
+            if not items:
+                continue
+            if len(items) < 2:
+                raise ValueError(f'{filename}: line {line!r} has a key but no value')
+            mapping[key_type(items[0])] = items[1:] if len(items) > 2 else items[1]
+    return mapping
