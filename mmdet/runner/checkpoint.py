@@ -27,6 +27,13 @@ _OPENMMLAB_ALIASES = {
     # mmcv's names for the Detectron2 (MSRA) caffe-style ResNets of the *_caffe_* configs
     'detectron2/resnet50_caffe': 'resnet50_msra',
     'detectron2/resnet101_caffe': 'resnet101_msra',
+    # ... and for the Detectron (v1) caffe ResNets of the FCOS / NAS-FCOS configs
+    'detectron/resnet50_caffe': 'resnet50_caffe',
+    'detectron/resnet101_caffe': 'resnet101_caffe',
+    # the HRNetV2 ImageNet models of the hrnet configs
+    'msra/hrnetv2_w18': 'hrnetv2_w18',
+    'msra/hrnetv2_w32': 'hrnetv2_w32',
+    'msra/hrnetv2_w40': 'hrnetv2_w40',
 }
 
 

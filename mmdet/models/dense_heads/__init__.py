@@ -2,10 +2,14 @@ from .anchor_free_head import AnchorFreeHead
 from .anchor_head import AnchorHead
 from .atss_head import ATSSHead, ATSSRawHead, ATSSVGFLHead
 from .base_dense_head import BaseDenseHead
+from .fcos_head import FCOSHead
 from .fovea_head import FoveaHead
+from .gfl_head import GFLHead
+from .nasfcos_head import NASFCOSHead
+from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
 from .vfnet_head import VFNetHead, VFNetRawHead
 
 __all__ = ['BaseDenseHead', 'AnchorHead', 'AnchorFreeHead', 'VFNetHead', 'VFNetRawHead', 'ATSSHead', 'ATSSVGFLHead',
-           'ATSSRawHead', 'RetinaHead', 'FoveaHead', 'RepPointsHead']
+           'ATSSRawHead', 'RetinaHead', 'FoveaHead', 'RepPointsHead', 'GFLHead', 'PAAHead', 'FCOSHead', 'NASFCOSHead']

@@ -1,5 +1,6 @@
 from .cross_entropy_loss import CrossEntropyLoss
 from .focal_loss import FocalLoss, QualityFocalLoss, quality_focal_loss, sigmoid_focal_loss
+from .gfocal_loss import DistributionFocalLoss, distribution_focal_loss
 from .iou_loss import GIoULoss, IoULoss, giou_loss, iou_loss
 from .smooth_l1_loss import L1Loss, SmoothL1Loss
 from .utils import reduce_loss, weight_reduce_loss, weighted_loss
@@ -7,4 +8,5 @@ from .varifocal_loss import VarifocalLoss, varifocal_loss
 
 __all__ = ['VarifocalLoss', 'varifocal_loss', 'FocalLoss', 'QualityFocalLoss', 'quality_focal_loss',
            'sigmoid_focal_loss', 'GIoULoss', 'IoULoss', 'giou_loss', 'iou_loss', 'CrossEntropyLoss', 'SmoothL1Loss',
-           'L1Loss', 'reduce_loss', 'weight_reduce_loss', 'weighted_loss']
+           'L1Loss', 'reduce_loss', 'weight_reduce_loss', 'weighted_loss', 'DistributionFocalLoss',
+           'distribution_focal_loss']
