@@ -1,5 +1,6 @@
 from ..builder import BBOX_CODERS, build_bbox_coder
 from .base_bbox_coder import BaseBBoxCoder
 from .delta_xywh import DeltaXYWHBBoxCoder
+from .tblr_bbox_coder import TBLRBBoxCoder
 
-__all__ = ['BBOX_CODERS', 'BaseBBoxCoder', 'DeltaXYWHBBoxCoder', 'build_bbox_coder']
+__all__ = ['BBOX_CODERS', 'BaseBBoxCoder', 'DeltaXYWHBBoxCoder', 'build_bbox_coder', 'TBLRBBoxCoder']

@@ -1,0 +1,2 @@
+_base_ = './retinanet_free_anchor_r50_fpn_1x_coco.py'
+model = dict(pretrained='torchvision://resnet101', backbone=dict(depth=101))
