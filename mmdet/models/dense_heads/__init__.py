@@ -11,8 +11,9 @@ from .nasfcos_head import NASFCOSHead
 from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
+from .retina_sepbn_head import RetinaSepBNHead
 from .vfnet_head import VFNetHead, VFNetRawHead
 
 __all__ = ['BaseDenseHead', 'AnchorHead', 'AnchorFreeHead', 'VFNetHead', 'VFNetRawHead', 'ATSSHead', 'ATSSVGFLHead',
            'ATSSRawHead', 'RetinaHead', 'FoveaHead', 'RepPointsHead', 'GFLHead', 'PAAHead', 'FCOSHead', 'NASFCOSHead',
-           'FreeAnchorRetinaHead', 'FSAFHead']
+           'FreeAnchorRetinaHead', 'FSAFHead', 'RetinaSepBNHead']
