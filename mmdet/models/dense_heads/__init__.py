@@ -9,11 +9,13 @@ from .fsaf_head import FSAFHead
 from .gfl_head import GFLHead
 from .nasfcos_head import NASFCOSHead
 from .paa_head import PAAHead
+from .pisa_retinanet_head import PISARetinaHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
 from .retina_sepbn_head import RetinaSepBNHead
+from .sabl_retina_head import SABLRetinaHead
 from .vfnet_head import VFNetHead, VFNetRawHead
 
 __all__ = ['BaseDenseHead', 'AnchorHead', 'AnchorFreeHead', 'VFNetHead', 'VFNetRawHead', 'ATSSHead', 'ATSSVGFLHead',
            'ATSSRawHead', 'RetinaHead', 'FoveaHead', 'RepPointsHead', 'GFLHead', 'PAAHead', 'FCOSHead', 'NASFCOSHead',
-           'FreeAnchorRetinaHead', 'FSAFHead', 'RetinaSepBNHead']
+           'FreeAnchorRetinaHead', 'FSAFHead', 'RetinaSepBNHead', 'PISARetinaHead', 'SABLRetinaHead']

@@ -1,4 +1,5 @@
 from ..builder import BBOX_ASSIGNERS, build_assigner
+from .approx_max_iou_assigner import ApproxMaxIoUAssigner
 from .assign_result import AssignResult
 from .atss_assigner import ATSSAssigner
 from .base_assigner import BaseAssigner
@@ -8,4 +9,4 @@ from .point_assign import fcos_assign
 from .point_assigner import PointAssigner
 
 __all__ = ['BBOX_ASSIGNERS', 'AssignResult', 'BaseAssigner', 'build_assigner', 'ATSSAssigner', 'MaxIoUAssigner',
-           'PointAssigner', 'fcos_assign', 'CenterRegionAssigner']
+           'PointAssigner', 'fcos_assign', 'CenterRegionAssigner', 'ApproxMaxIoUAssigner']
