@@ -445,14 +445,7 @@ def test_flip_test_time_augmentation():
     assert (dets[:, :4] >= 0).all() and (dets[:, [0, 2]] <= 64).all()
 
 
-def test_train_and_test_tools_on_shapes(tmp_path, shapes_data):
-    """tools/train.py (2 epochs) then tools/test.py --eval bbox on a tiny FCOS+tricks."""
-    base = osp.join(ROOT, 'configs', 'fcos', 'fcos_center-normbbox-centeronreg-giou_r50_caffe_fpn_gn-head_1x_coco.py')
-    cfg = tmp_path / 'fcos_r18_shapes.py'
-    cfg.write_text(textwrap.dedent(f'''
-        _base_ = {base!r}
-        custom_imports = dict(imports={CUSTOM_IMPORTS!r}, allow_failed_imports=False)
-        classes = ('ellipse', 'rectangle', 'triangle')
+TINY_FCOS = """
         model = dict(
             pretrained=None,
             backbone=dict(depth=18, base_channels=16, frozen_stages=-1, norm_eval=False,
@@ -461,6 +454,33 @@ def test_train_and_test_tools_on_shapes(tmp_path, shapes_data):
             bbox_head=dict(num_classes=3, in_channels=16, feat_channels=16, stacked_convs=1,
                            norm_cfg=dict(type='GN', num_groups=4, requires_grad=True)),
             test_cfg=dict(score_thr=0.0001))
+"""
+TINY_NASFCOS = """
+        model = dict(
+            pretrained=None,
+            backbone=dict(depth=18, base_channels=16, frozen_stages=-1, norm_eval=False,
+                          norm_cfg=dict(type='BN', requires_grad=True, eps=1e-5)),  # the config's eps=0 is frozen BN
+            neck=dict(in_channels=[16, 32, 64, 128], out_channels=16),
+            bbox_head=dict(num_classes=3, in_channels=16, feat_channels=16,
+                           norm_cfg=dict(type='GN', num_groups=4)),
+            test_cfg=dict(score_thr=0.0001))
+"""
+
+
+@pytest.mark.parametrize('base_name, model_block, head_key', [
+    ('fcos/fcos_center-normbbox-centeronreg-giou_r50_caffe_fpn_gn-head_1x_coco.py', TINY_FCOS,
+     'bbox_head.conv_centerness'),
+    ('nas_fcos/nas_fcos_nashead_r50_caffe_fpn_gn-head_4x4_1x_coco.py', TINY_NASFCOS, 'bbox_head.conv_centerness'),
+], ids=['fcos_tricks', 'nas_fcos'])
+def test_train_and_test_tools_on_shapes(tmp_path, shapes_data, base_name, model_block, head_key):
+    """tools/train.py (2 epochs) then tools/test.py --eval bbox on a tiny FCOS+tricks and a tiny NAS-FCOS."""
+    base = osp.join(ROOT, 'configs', base_name)
+    cfg = tmp_path / 'tiny_shapes.py'
+    cfg.write_text(textwrap.dedent(f'''
+        _base_ = {base!r}
+        custom_imports = dict(imports={CUSTOM_IMPORTS!r}, allow_failed_imports=False)
+        classes = ('ellipse', 'rectangle', 'triangle')
+''') + textwrap.dedent(model_block) + textwrap.dedent(f'''
         img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
         train_pipeline = [
             dict(type='LoadImageFromFile'),
@@ -510,6 +530,6 @@ def test_train_and_test_tools_on_shapes(tmp_path, shapes_data):
     py('tools/train.py', cfg, '--work-dir', work, '--seed', 0)
     assert (work / 'epoch_2.pth').is_file()
     ckpt = torch.load(work / 'epoch_2.pth', map_location='cpu', weights_only=False)
-    assert any(k.startswith('bbox_head.conv_centerness') for k in ckpt['state_dict'])
+    assert any(k.startswith(head_key) for k in ckpt['state_dict'])
     log = py('tools/test.py', cfg, work / 'epoch_2.pth', '--eval', 'bbox')
     assert 'Average Precision  (AP) @[ IoU=0.50:0.95' in log and 'bbox_mAP' in log
