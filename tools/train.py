@@ -16,6 +16,7 @@ import mmdet  # noqa: E402
 from mmdet.apis import set_random_seed, train_detector  # noqa: E402
 from mmdet.datasets import build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
+from mmdet.runner.auto_scale_lr import enable_auto_scale_lr  # noqa: E402
 from mmdet.utils import DictAction, get_dist_info, get_root_logger, init_dist  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard, take_deprecated_option  # noqa: E402
 
@@ -34,6 +35,8 @@ def parse_args(argv=None):
                             'non-distributed training; one process trains on the first)')
     p.add_argument('--seed', type=int, default=None, help='random seed')
     p.add_argument('--deterministic', action='store_true', help='deterministic algorithms (cuDNN and torch)')
+    p.add_argument('--auto-scale-lr', action='store_true', help='scale optimizer.lr by the total batch size / '
+                   'auto_scale_lr.base_batch_size (the linear scaling rule)')
     p.add_argument('--options', nargs='+', action=DictAction,
                    help='override config settings (deprecated, change to --cfg-options instead)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -78,6 +81,8 @@ def select_device(args, distributed):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

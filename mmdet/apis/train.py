@@ -11,6 +11,7 @@ from mmdet.core.evaluation import EvalHook
 from mmdet.datasets import build_dataloader, build_dataset
 from mmdet.parallel import MMDataParallel, MMDistributedDataParallel
 from mmdet.runner import AmpState, build_optimizer, build_runner, register_config_hooks
+from mmdet.runner.auto_scale_lr import auto_scale_lr
 from mmdet.runner.hooks import SWAHook
 from mmdet.utils import barrier, broadcast_object, get_dist_info, get_root_logger, is_dist
 
@@ -106,6 +107,7 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
                                 persistent_workers=False) for ds in datasets]
     amp = _amp_state(cfg, device)
     wrapped = _wrap(model, distributed, device, cfg)
+    auto_scale_lr(cfg, distributed, logger, samples_per_gpu=cfg.data.samples_per_gpu)
     runner_cfg = _runner_cfg(cfg)
     by_epoch = runner_cfg['type'] != 'IterBasedRunner'
     runner = build_runner(runner_cfg, dict(model=wrapped, optimizer=build_optimizer(wrapped, cfg.optimizer),
@@ -113,10 +115,8 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
                                            seed=seed))
     runner.timestamp = timestamp or runner.timestamp
     register_config_hooks(runner, cfg.lr_config, cfg.get('optimizer_config', {}), cfg.get('checkpoint_config'),
-                          cfg.get('log_config'), cfg.get('custom_hooks'), by_epoch, distributed)
-    if cfg.get('momentum_config'):
-        logger.warning('momentum_config is not supported by this toolbox and is ignored '
-                       '(no seed config uses it); momentum stays as set in optimizer=')
+                          cfg.get('log_config'), cfg.get('custom_hooks'), by_epoch, distributed,
+                          momentum_config=cfg.get('momentum_config'))
     eval_hook = _eval_hook(cfg, distributed, by_epoch) if validate else None
     if eval_hook is not None:
         runner.register_hook(eval_hook)

@@ -2,6 +2,7 @@
 from mmdet.utils import build_from_cfg
 
 from .hooks import HOOKS, CheckpointHook, DistSamplerSeedHook, OptimizerHook, build_lr_hook
+from .hooks.momentum_updater import build_momentum_hook
 from .runner import RUNNERS
 
 
@@ -13,15 +14,14 @@ def build_runner(cfg, default_args):
 
 
 def register_config_hooks(runner, lr_config, optimizer_config=None, checkpoint_config=None, log_config=None,
-                          custom_hooks=None, by_epoch=True, distributed=False):
+                          custom_hooks=None, by_epoch=True, distributed=False, momentum_config=None):
     """``lr_config`` -> lr hook, ``optimizer_config`` -> optimizer hook,
     ``checkpoint_config`` -> checkpoint hook, ``log_config.hooks`` -> loggers,
     ``custom_hooks`` -> anything registered as a hook."""
     if lr_config is not None:
-        lr_cfg = dict(lr_config)
-        if 'by_epoch' not in lr_cfg and lr_cfg.get('policy', '').lower() != 'cyclic':
-            lr_cfg['by_epoch'] = by_epoch
-        runner.register_hook(build_lr_hook(lr_cfg))
+        runner.register_hook(build_lr_hook(lr_config, by_epoch))
+    if momentum_config is not None:
+        runner.register_hook(build_momentum_hook(momentum_config, by_epoch))
     if optimizer_config is not None:
         opt_cfg = dict(optimizer_config)
         opt_cfg.pop('type', None)

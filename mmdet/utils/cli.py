@@ -47,7 +47,7 @@ KNOWN_KEYS = ('model', 'data', 'optimizer', 'optimizer_config', 'lr_config', 'mo
               'resume_from', 'auto_resume', 'custom_hooks', 'fp16', 'seed', 'work_dir', 'log_level', 'dist_params',
               'find_unused_parameters', 'train_cfg', 'test_cfg', 'swa_training', 'only_swa_training',
               'swa_load_from', 'swa_resume_from', 'swa_optimizer', 'swa_optimizer_config', 'swa_lr_config',
-              'swa_runner', 'swa_total_epochs', 'swa_interval', 'swa_checkpoint_config')
+              'swa_runner', 'swa_total_epochs', 'swa_interval', 'swa_checkpoint_config', 'auto_scale_lr')
 
 
 def misspelled_keys(cfg):

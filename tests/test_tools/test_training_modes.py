@@ -35,3 +35,24 @@ def test_nonfinite_steps_can_be_skipped_under_amp(tmp_path, shapes_data):
     cfg = write_user_config(tmp_path / 'skip.py', shapes_data, epochs=1, extra=extra)
     out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', '--no-validate')
     assert 'step skipped' in out.stdout + out.stderr and (tmp_path / 'w' / 'epoch_1.pth').is_file()
+
+
+def test_one_cycle_lr_and_momentum_with_auto_scale_lr(tmp_path, shapes_data):
+    """2.x's momentum_config and later 2.x's auto_scale_lr / --auto-scale-lr through tools/train.py."""
+    extra = '''
+lr_config = dict(_delete_=True, policy='OneCycle', max_lr=0.01, pct_start=0.5)
+momentum_config = dict(policy='OneCycle', base_momentum=0.85, max_momentum=0.95)
+auto_scale_lr = dict(enable=False, base_batch_size=4)
+log_config = dict(interval=1)
+'''
+    cfg = write_user_config(tmp_path / 'onecycle.py', shapes_data, epochs=1, extra=extra)
+    out = py('tools/train.py', cfg, '--work-dir', tmp_path / 'w', '--no-validate', '--auto-scale-lr')
+    text = out.stdout + out.stderr
+    assert (tmp_path / 'w' / 'epoch_1.pth').is_file()
+    # --auto-scale-lr turned auto_scale_lr on: the user config's optimizer.lr 0.005 x (1 process x 2 images) / 4
+    assert 'LR has been automatically scaled from 0.005 to 0.0025' in text
+    import json
+    logs = [json.loads(line) for p in (tmp_path / 'w').glob('*.log.json') for line in open(p) if '"mode"' in line]
+    lrs = [r['lr'] for r in logs if r.get('mode') == 'train']
+    # OneCycle (its own max_lr, as in mmcv): up to max_lr at half the run, then down to ~0
+    assert len(lrs) == 4 and lrs[1] == max(lrs) == 0.01 and lrs[0] < lrs[1] and lrs[-1] < 1e-4
