@@ -15,6 +15,7 @@ import torch  # noqa: E402
 import mmdet  # noqa: E402
 from mmdet.apis import set_random_seed, train_detector  # noqa: E402
 from mmdet.datasets import build_dataset  # noqa: E402
+from mmdet.datasets.check import check_dataset_cfg  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.runner.auto_scale_lr import enable_auto_scale_lr  # noqa: E402
 from mmdet.utils import DictAction, get_dist_info, get_root_logger, init_dist  # noqa: E402
@@ -28,6 +29,8 @@ def parse_args(argv=None):
     p.add_argument('--resume-from', help='the checkpoint file to resume from')
     p.add_argument('--auto-resume', action='store_true', help='resume from latest.pth in the work dir if present')
     p.add_argument('--no-validate', action='store_true', help='do not evaluate checkpoints during training')
+    p.add_argument('--skip-data-check', action='store_true',
+                   help='skip the fast annotation check of data.train before training (tools/misc/check_dataset.py)')
     group_gpus = p.add_mutually_exclusive_group()
     group_gpus.add_argument('--gpus', type=int, help='number of gpus to use (only applicable to non-distributed '
                             'training; one process uses one GPU here, see tools/dist_train.sh for more)')
@@ -77,6 +80,23 @@ def select_device(args, distributed):
     return torch.device('cuda', gpu_ids[0]), gpu_ids
 
 
+# what the fast check stops a run for: the loader would fail later without saying why (mmdet #5568)
+PREFLIGHT_FATAL = ('class_mismatch', 'no_training_data')
+
+
+def preflight_check(cfg, config_path, logger):
+    """The fast annotation check of ``data.train`` (no image decoding): its findings are logged as one
+    warning line; classes that match no annotation stop the run with the check's explanation."""
+    report = check_dataset_cfg(cfg.data.train, images=False)
+    if report.findings:
+        logger.warning(f'data check of data.train: {report.counts()}; the list: '
+                       f'python tools/misc/check_dataset.py {config_path} --images')
+    fatal = [f for f in report.errors if f['kind'] in PREFLIGHT_FATAL]
+    if fatal:
+        raise ValueError('data.train cannot train: ' + '; '.join(f['message'] for f in fatal)
+                         + ' (or pass --skip-data-check)')
+
+
 @main_guard
 def main(argv=None):
     args = parse_args(argv)
@@ -114,6 +134,8 @@ def main(argv=None):
     cfg.seed = seed
     meta = dict(seed=seed, exp_name=osp.basename(args.config), config=cfg.pretty_text, mmdet_version=mmdet.__version__)
 
+    if not args.skip_data_check:
+        preflight_check(cfg, args.config, logger)
     model = build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     datasets = [build_dataset(cfg.data.train)]
     if len(cfg.get('workflow', [])) == 2:

@@ -13,6 +13,7 @@ from .num_class_check import NumClassCheckHook, check_num_classes
 from .optimizer import NonFiniteLossError, OptimizerHook
 from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
+from .trackers import MlflowLoggerHook, TrackerLoggerHook, WandbLoggerHook
 
 __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'IterTimerHook', 'LoggerHook',
            'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook',
@@ -22,4 +23,5 @@ __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'IterTimerHook', 'LoggerHook',
            'FlatCosineAnnealingLrUpdaterHook', 'CosineRestartLrUpdaterHook', 'OneCycleLrUpdaterHook',
            'LinearAnnealingLrUpdaterHook', 'MomentumUpdaterHook', 'StepMomentumUpdaterHook',
            'CosineAnnealingMomentumUpdaterHook', 'LinearAnnealingMomentumUpdaterHook', 'CyclicMomentumUpdaterHook',
-           'OneCycleMomentumUpdaterHook', 'build_momentum_hook']
+           'OneCycleMomentumUpdaterHook', 'build_momentum_hook', 'TrackerLoggerHook', 'WandbLoggerHook',
+           'MlflowLoggerHook']
