@@ -1,7 +1,7 @@
 """Where 2.x config keys become runner hooks: one function, one table."""
 from mmdet.utils import build_from_cfg
 
-from .hooks import HOOKS, CheckpointHook, DistSamplerSeedHook, OptimizerHook, build_lr_hook
+from .hooks import HOOKS, CheckpointHook, DistSamplerSeedHook, build_lr_hook
 from .hooks.momentum_updater import build_momentum_hook
 from .runner import RUNNERS
 
@@ -24,10 +24,12 @@ def register_config_hooks(runner, lr_config, optimizer_config=None, checkpoint_c
         runner.register_hook(build_momentum_hook(momentum_config, by_epoch))
     if optimizer_config is not None:
         opt_cfg = dict(optimizer_config)
-        opt_cfg.pop('type', None)
-        opt_cfg.pop('loss_scale', None)
-        opt_cfg.pop('distributed', None)
-        runner.register_hook(OptimizerHook(**opt_cfg))
+        hook_type = opt_cfg.pop('type', 'OptimizerHook')
+        # 2.x's fp16 / distributed variants: mixed precision follows the fp16 key, DDP syncs by itself
+        hook_type = {'Fp16OptimizerHook': 'OptimizerHook', 'DistOptimizerHook': 'OptimizerHook'}.get(hook_type, hook_type)
+        for key in ('loss_scale', 'distributed', 'coalesce', 'bucket_size_mb'):
+            opt_cfg.pop(key, None)
+        runner.register_hook(build_from_cfg(dict(opt_cfg, type=hook_type), HOOKS))
     if checkpoint_config is not None:
         ck = dict(checkpoint_config)
         ck.pop('type', None)

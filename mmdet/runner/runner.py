@@ -80,6 +80,7 @@ class EpochBasedRunner:
         self._max_epochs, self._max_iters = max_epochs, max_iters
         self.log_buffer = LogBuffer()
         self.mode, self.data_loader, self.outputs, self.eval_results = None, None, {}, {}
+        self.should_stop = False  # set by a hook (EarlyStoppingHook): the run ends after the current epoch
 
     # ---------------------------------------------------------------- state
     @property
@@ -213,12 +214,12 @@ class EpochBasedRunner:
         self.logger.info(f'Start running, work_dir: {self.work_dir}; workflow: {workflow}, '
                          f'max: {self._max_epochs} epochs')
         with self._running():
-            while self._epoch < self._max_epochs:
+            while self._epoch < self._max_epochs and not self.should_stop:
                 for (mode, epochs), loader in zip(workflow, data_loaders):
                     if mode not in ('train', 'val'):
                         raise ValueError(f"workflow mode must be 'train' or 'val', got '{mode}'")
                     for _ in range(epochs):
-                        if mode == 'train' and self._epoch >= self._max_epochs:
+                        if mode == 'train' and (self._epoch >= self._max_epochs or self.should_stop):
                             break
                         getattr(self, mode)(loader, **kwargs)
             time.sleep(0.01)
@@ -332,10 +333,10 @@ class IterBasedRunner(EpochBasedRunner):
         self.logger.info(f'Start running, work_dir: {self.work_dir}; max: {self._max_iters} iters')
         with self._running():
             self.call_hook('before_epoch')
-            while self._iter < self._max_iters:
+            while self._iter < self._max_iters and not self.should_stop:
                 for (mode, iters), loader in zip(workflow, loaders):
                     for _ in range(iters):
-                        if mode == 'train' and self._iter >= self._max_iters:
+                        if mode == 'train' and (self._iter >= self._max_iters or self.should_stop):
                             break
                         self.mode, self.data_loader = mode, loader
                         self._inner_iter = self._iter

@@ -220,6 +220,8 @@ class FCOSHead(AnchorFreeHead):
                              f'bbox_preds and {len(centernesses)} centernesses levels')
         cls_scores = [c.float() for c in cls_scores]
         bbox_preds = [b.float() for b in bbox_preds]
+        if self.norm_on_bbox and not self.training:  # forward_single scaled them to pixels for decoding
+            bbox_preds = [b / s for b, s in zip(bbox_preds, self.strides)]
         centernesses = [c.float() for c in centernesses]
         featmap_sizes = [c.size()[-2:] for c in cls_scores]
         points = self.get_points(featmap_sizes, bbox_preds[0].dtype, bbox_preds[0].device)

@@ -1,5 +1,8 @@
 from .base import HOOKS, Hook
 from .checkpoint import CheckpointHook
+from .early_stopping import EarlyStoppingHook
+from .ema import BaseEMAHook, EMAHook, ExpMomentumEMAHook, LinearMomentumEMAHook
+from .empty_cache import EmptyCacheHook
 from .iter_timer import IterTimerHook
 from .logger import LogBuffer, LoggerHook, ProgressBarHook, TensorboardLoggerHook, TextLoggerHook
 from .lr_updater import (CosineAnnealingLrUpdaterHook, CosineRestartLrUpdaterHook, CyclicLrUpdaterHook,
@@ -10,7 +13,7 @@ from .momentum_updater import (CosineAnnealingMomentumUpdaterHook, CyclicMomentu
                                LinearAnnealingMomentumUpdaterHook, MomentumUpdaterHook, OneCycleMomentumUpdaterHook,
                                StepMomentumUpdaterHook, build_momentum_hook)
 from .num_class_check import NumClassCheckHook, check_num_classes
-from .optimizer import NonFiniteLossError, OptimizerHook
+from .optimizer import GradientCumulativeOptimizerHook, NonFiniteLossError, OptimizerHook
 from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
 from .trackers import MlflowLoggerHook, TrackerLoggerHook, WandbLoggerHook
@@ -24,4 +27,5 @@ __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'IterTimerHook', 'LoggerHook',
            'LinearAnnealingLrUpdaterHook', 'MomentumUpdaterHook', 'StepMomentumUpdaterHook',
            'CosineAnnealingMomentumUpdaterHook', 'LinearAnnealingMomentumUpdaterHook', 'CyclicMomentumUpdaterHook',
            'OneCycleMomentumUpdaterHook', 'build_momentum_hook', 'TrackerLoggerHook', 'WandbLoggerHook',
-           'MlflowLoggerHook']
+           'MlflowLoggerHook', 'GradientCumulativeOptimizerHook', 'BaseEMAHook', 'EMAHook', 'ExpMomentumEMAHook',
+           'LinearMomentumEMAHook', 'EmptyCacheHook', 'EarlyStoppingHook']

@@ -105,8 +105,8 @@ class TextLoggerHook(LoggerHook):
 
     def log(self, runner):
         out = runner.log_buffer.output
-        mode = 'train' if 'time' in out else 'val'
-        record = OrderedDict(mode=mode, epoch=runner.epoch + 1,
+        mode = 'val' if runner.mode == 'val' or 'time' not in out else 'train'
+        record = OrderedDict(mode=mode, epoch=runner.epoch if runner.mode == 'val' else runner.epoch + 1,
                              iter=(runner.inner_iter + 1) if self.by_epoch else runner.iter + 1)
         record['lr'] = runner.current_lr()[0]
         if mode == 'train':
