@@ -1,5 +1,6 @@
 """Load a detector from config + checkpoint and run it on images."""
 import copy
+import os
 import warnings
 
 import numpy as np
@@ -53,24 +54,51 @@ def _test_pipeline(cfg, array_input):
     return Compose(steps)
 
 
-def prepare_test_data(cfg, img):
+def build_test_pipelines(cfg):
+    """``cfg``'s test pipeline for both kinds of input: ``{False: for image files, True: for BGR arrays}``
+    (the arrays' one starts with ``LoadImageFromWebcam`` with the first step's arguments).  Build them once
+    when preparing many images (:func:`prepare_test_data` takes them)."""
+    return {False: _test_pipeline(cfg, False), True: _test_pipeline(cfg, True)}
+
+
+def prepare_test_data(cfg, img, pipelines=None):
     """One image (a path or BGR array) through ``cfg``'s test pipeline: the pipeline's output in the
     2.x form (per view lists; ``img_metas`` in DataContainers; :func:`mmdet.parallel.unwrap` gives plain
-    values)."""
+    values).  ``pipelines``: from :func:`build_test_pipelines` (built here when None)."""
     is_array = isinstance(img, np.ndarray)
+    if not is_array:
+        if not isinstance(img, (str, os.PathLike)):
+            raise TypeError(f'an image is a file path or a BGR numpy array, got {type(img).__name__}')
+        img = os.fspath(img)
     data = dict(img=img) if is_array else dict(img_info=dict(filename=img), img_prefix=None)
-    return _test_pipeline(cfg, is_array)(data)
+    pipeline = pipelines[is_array] if pipelines is not None else _test_pipeline(cfg, is_array)
+    return pipeline(data)
+
+
+def inference_batch(model, items):
+    """One forward pass of ``model`` over ``items`` (outputs of :func:`prepare_test_data`): collated as
+    one batch, each image padded bottom/right with zeros to the batch's largest (the results of a
+    GroupNorm model, VFNet's head, depend slightly on that padding), moved to the model's device.
+    Returns the 2.x results, one per item: a list over classes of (k, 5) float32 arrays
+    ``[x1, y1, x2, y2, score]`` in original-image pixels."""
+    if not items:
+        return []
+    device = next(model.parameters()).device
+    data = scatter(collate(list(items), samples_per_gpu=len(items)), device)
+    with torch.no_grad():
+        return model(return_loss=False, rescale=True, **data)
 
 
 def inference_detector(model, imgs):
-    """Detect in one image (path or BGR array) or a list of them; results in the 2.x format."""
+    """Detect in one image (path or BGR array) or a list of them (paths and arrays may be mixed).
+
+    A list is ONE batch, one forward pass, as in MMDetection 2.x from 2.18 on (see
+    :func:`inference_batch` for the padding); for long lists use :class:`mmdet.apis.DetInferencer`
+    with ``batch_size``.  Returns the 2.x result of the image, or a list of them."""
     single = not isinstance(imgs, (list, tuple))
     imgs = [imgs] if single else list(imgs)
-    device = next(model.parameters()).device
-    batch = [prepare_test_data(model.cfg, img) for img in imgs]
-    data = scatter(collate(batch, samples_per_gpu=len(batch)), device)
-    with torch.no_grad():
-        results = model(return_loss=False, rescale=True, **data)
+    pipelines = build_test_pipelines(model.cfg)
+    results = inference_batch(model, [prepare_test_data(model.cfg, img, pipelines) for img in imgs])
     return results[0] if single else results
 
 
