@@ -14,7 +14,7 @@ import torch  # noqa: E402
 
 import mmdet  # noqa: E402
 from mmdet.apis import set_random_seed, train_detector  # noqa: E402
-from mmdet.datasets import build_dataset  # noqa: E402
+from mmdet.datasets import AnnotationError, build_dataset  # noqa: E402
 from mmdet.datasets.check import check_dataset_cfg  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.runner.auto_scale_lr import enable_auto_scale_lr  # noqa: E402
@@ -93,7 +93,7 @@ def preflight_check(cfg, config_path, logger):
                        f'python tools/misc/check_dataset.py {config_path} --images')
     fatal = [f for f in report.errors if f['kind'] in PREFLIGHT_FATAL]
     if fatal:
-        raise ValueError('data.train cannot train: ' + '; '.join(f['message'] for f in fatal)
+        raise AnnotationError('data.train cannot train: ' + '; '.join(f['message'] for f in fatal)
                          + ' (or pass --skip-data-check)')
 
 

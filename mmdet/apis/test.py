@@ -5,6 +5,7 @@ training API); ``mmdet.apis`` is their 2.x import path."""
 import numpy as np
 
 from mmdet.runner.test_loop import inference_autocast, multi_gpu_test, single_gpu_test  # noqa: F401 (2.x path)
+from mmdet.utils.errors import InvalidArgumentError
 
 
 def results_equal(a, b, atol=1e-5):
@@ -29,6 +30,6 @@ def load_results(path, dataset):
     with open(path, 'rb') as f:
         results = pickle.load(f)
     if len(results) != len(dataset):
-        raise ValueError(f'{path} holds {len(results)} results but the test set has {len(dataset)} images: '
+        raise InvalidArgumentError(f'{path} holds {len(results)} results but the test set has {len(dataset)} images: '
                          'was it made with this config?')
     return results

@@ -7,8 +7,9 @@ def user_errors():
     """The exception types whose message alone tells the user what to fix."""
     from mmdet.datasets import AnnotationError, ImageReadError
     from mmdet.runner.hooks import NonFiniteLossError
-    from mmdet.utils import BuildError, ConfigError
-    return (ConfigError, BuildError, AnnotationError, ImageReadError, NonFiniteLossError, FileNotFoundError, KeyError, TypeError)
+    from mmdet.utils import BuildError, ConfigError, InvalidArgumentError
+    return (ConfigError, BuildError, AnnotationError, ImageReadError, NonFiniteLossError, InvalidArgumentError,
+            FileNotFoundError, KeyError, TypeError)
 
 
 def take_deprecated_option(parser, args, old, new):
