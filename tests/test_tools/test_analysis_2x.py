@@ -280,12 +280,14 @@ def test_clis_write_png_and_json(coco_config, tmp_path):
         assert png.stat().st_size > 1000 and open(png, 'rb').read(8) == b'\x89PNG\r\n\x1a\n'
 
 
-def test_cli_errors(coco_config, tmp_path):
+def test_cli_errors(coco_config, tmp_path, capsys):
     bad = tmp_path / 'short.pkl'
     with open(bad, 'wb') as f:
         pickle.dump(_perfect()[:2], f)
-    with pytest.raises(ValueError, match='short.pkl holds 2 results but the test set has 4'):
+    with pytest.raises(SystemExit) as e:  # a user error: one line naming the file, no traceback
         _tool('oracle_eval').main([coco_config, str(bad), str(tmp_path)])
+    assert e.value.code == 1
+    assert 'short.pkl holds 2 results but the test set has 4' in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _tool('oracle_eval').parse_args([coco_config, str(bad), str(tmp_path), '--experiments', 'gt_box'])
     with pytest.raises(SystemExit):
