@@ -42,7 +42,14 @@ def parse_args(argv=None):
                    help='a COCO annotation file of the same images: take its image and category ids')
     p.add_argument('--backend', choices=['pytorch', 'onnxruntime'], default='pytorch',
                    help='run the checkpoint with PyTorch, or an exported .onnx with onnxruntime')
+    p.add_argument('--slice', nargs=2, type=int, default=None, metavar=('W', 'H'),
+                   help='sliced inference for large images: tiles of W x H pixels, merged into one result')
+    p.add_argument('--overlap', type=float, default=0.2, help='with --slice: share of a tile its neighbour overlaps')
     args = p.parse_args(argv)
+    if args.slice and args.backend == 'onnxruntime':
+        p.error('--slice needs --backend pytorch')
+    if not 0 <= args.overlap < 1:
+        p.error(f'--overlap must be in [0, 1), got {args.overlap}')
     if args.batch_size < 1:
         p.error(f'--batch-size must be at least 1, got {args.batch_size}')
     is_onnx = args.checkpoint.lower().endswith('.onnx')
@@ -69,7 +76,7 @@ def main(argv=None):
     if args.one_image:
         out = args.out_file or osp.splitext(args.img)[0] + '_result.jpg'
         res = inferencer(args.img, pred_score_thr=thr, return_vis=True, coco_json=args.coco_json,
-                         image_ids=args.image_ids)
+                         image_ids=args.image_ids, slice_size=args.slice, overlap=args.overlap)
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         if not cv2.imwrite(out, res['visualization'][0]):
             raise OSError(f'could not write {out} (an image file name: .jpg, .png, ...)')
@@ -79,7 +86,7 @@ def main(argv=None):
     out_dir = args.out_dir or 'outputs'
     res = inferencer(args.img, batch_size=args.batch_size, out_dir=out_dir, pred_score_thr=thr,
                      no_save_vis=args.no_save_vis, no_save_pred=args.no_save_pred, coco_json=args.coco_json,
-                     image_ids=args.image_ids)
+                     image_ids=args.image_ids, slice_size=args.slice, overlap=args.overlap)
     preds = res['predictions']
     n = sum(s > thr for p in preds for s in p['scores'])
     done = [f'drawn to {osp.join(out_dir, "vis")}'] if not args.no_save_vis else []

@@ -32,6 +32,7 @@ from mmdet.parallel import unwrap
 from mmdet.utils import Config
 
 from .inference import build_test_pipelines, inference_batch, init_detector, prepare_test_data
+from .sliced_inference import sliced_inference
 from .video import open_video, video_frames
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif', '.tiff', '.webp')
@@ -314,7 +315,8 @@ class DetInferencer:
 
     def __call__(self, inputs, batch_size=1, out_dir='', pred_score_thr=0.3, no_save_vis=False,
                  no_save_pred=False, return_datasamples=False, show=False, print_result=False, draw_pred=True,
-                 return_vis=False, wait_time=0., return_2x=False, coco_json=None, image_ids=None):
+                 return_vis=False, wait_time=0., return_2x=False, coco_json=None, image_ids=None,
+                 slice_size=None, overlap=0.2):
         """Detect in ``inputs`` (see :func:`expand_inputs`), ``batch_size`` images per forward pass.
 
         Images of different sizes are padded (bottom/right, zeros) to the largest of their batch; the
@@ -336,6 +338,10 @@ class DetInferencer:
                 video's drawings are written, not kept).
             coco_json (str, optional): also write the predictions as one COCO results file, see
                 :meth:`to_coco_json` (``image_ids`` as there).
+            slice_size ((int, int), optional): detect tile by tile, tiles of (width, height) pixels merged
+                back into one result (:func:`mmdet.apis.sliced_inference.sliced_inference`), for large
+                images with small objects; ``batch_size`` tiles per forward pass.
+            overlap (float): with ``slice_size``: the share of a tile its neighbour overlaps.
 
         Returns:
             dict: ``predictions``, one per image in input order: ``{'bboxes': [[x1, y1, x2, y2], ...],
@@ -345,6 +351,8 @@ class DetInferencer:
         """
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive int, got {batch_size!r}')
+        if slice_size is not None and self.backend != 'pytorch':
+            raise ValueError('slice_size runs the PyTorch detector tile by tile; not available with onnxruntime')
         if return_datasamples and return_2x:
             raise ValueError('return_datasamples and return_2x ask for two different result forms: choose one')
         items, total = expand_inputs(inputs)
@@ -360,7 +368,10 @@ class DetInferencer:
         try:
             for chunk in _batches(items, batch_size):
                 data = [prepare_test_data(self.cfg, img, self.pipelines) for _, img in chunk]
-                for (name, img), item, result in zip(chunk, data, self.forward(data)):
+                results = self.forward(data) if slice_size is None else [
+                    sliced_inference(self.model, img, slice_size=tuple(slice_size), overlap=overlap,
+                                     batch_size=batch_size, pipelines=self.pipelines) for _, img in chunk]
+                for (name, img), item, result in zip(chunk, data, results):
                     img_path = img if isinstance(img, str) else name
                     if out_dir:
                         _check_unique(seen, name, img_path, out_dir)

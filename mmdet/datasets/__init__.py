@@ -6,6 +6,7 @@ from .custom import AnnotationError, CustomDataset
 from .dataset_wrappers import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from .lvis import LVISDataset, LVISV05Dataset, LVISV1Dataset
 from .multi_image_mix import MultiImageMixDataset
+from .object_crop import ObjectCrop, ObjectCropDataset
 from .pipelines import PIPELINES, Compose, ImageReadError
 from .samplers import DistributedGroupSampler, DistributedSampler, GroupSampler
 from .utils import get_loading_pipeline, replace_ImageToTensor
@@ -19,4 +20,4 @@ __all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'build_dataloader', 'CocoDa
            'VOCDataset', 'VOC_CLASSES', 'parse_voc_xml', 'voc_to_coco', 'replace_ImageToTensor',
            'get_loading_pipeline', 'CityscapesDataset', 'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset',
            'WIDERFaceDataset', 'YOLODataset', 'yolo_to_coco', 'CheckReport', 'check_config', 'check_dataset_cfg',
-           'MultiImageMixDataset']
+           'MultiImageMixDataset', 'ObjectCrop', 'ObjectCropDataset']
