@@ -6,7 +6,6 @@ Nothing here imports :func:`build_dataset`, so ``builder`` and this module do no
 each other.
 """
 import bisect
-import math
 
 import numpy as np
 from torch.utils.data.dataset import ConcatDataset as _ConcatDataset

@@ -13,7 +13,6 @@ import os.path as osp
 import sys
 from collections import OrderedDict
 
-import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
