@@ -189,7 +189,7 @@ def test_geometric_boxes_follow_their_objects(case):
 
 def test_mixup_boxes_follow_both_images():
     np.random.seed(0)
-    flips, added = 0, 0
+    added = 0
     for seed in range(8):
         np.random.seed(seed)
         results = MixUp(img_scale=(H, W), pad_val=0, flip_ratio=0.5)(mixup_input())

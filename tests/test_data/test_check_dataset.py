@@ -44,7 +44,6 @@ def broken(tmp_path_factory, shapes_data):
     with open(osp.join(shapes_data, 'annotations', 'instances_train.json')) as f:
         data = json.load(f)
     images, anns = data['images'], data['annotations']
-    by_image = {im['id']: [a for a in anns if a['image_id'] == im['id']] for im in images}
     next_img, next_ann = max(im['id'] for im in images) + 1, max(a['id'] for a in anns) + 1
     exp = set()
     # missing image: an entry whose file is absent
