@@ -41,16 +41,26 @@ def hub_checkpoint_dir():
     return osp.join(torch.hub.get_dir(), 'checkpoints')
 
 
+def find_in_hub_cache(stems):
+    """The first ``<stem>-<hash>.pth`` or ``<stem>.pth`` in :func:`hub_checkpoint_dir`, trying ``stems`` in
+    order (torch hub's file naming); None when there is none."""
+    d = hub_checkpoint_dir()
+    for s in stems:
+        hits = sorted(glob.glob(osp.join(d, f'{s}-*.pth'))) + sorted(glob.glob(osp.join(d, f'{s}.pth')))
+        if hits:
+            return hits[0]
+    return None
+
+
 def resolve_pretrained(name):
     """Turn a ``pretrained`` value into a local file path, or raise naming where to put it."""
     if name.startswith(('torchvision://', 'open-mmlab://', 'modelzoo://')):
         scheme, stem = name.split('://', 1)
         stems = [stem, _OPENMMLAB_ALIASES.get(stem, stem)]
+        found = find_in_hub_cache(stems)
+        if found:
+            return found
         d = hub_checkpoint_dir()
-        for s in stems:
-            hits = sorted(glob.glob(osp.join(d, f'{s}-*.pth'))) + sorted(glob.glob(osp.join(d, f'{s}.pth')))
-            if hits:
-                return hits[0]
         raise FileNotFoundError(
             f"pretrained weights '{name}' are not in the local torch hub cache and this toolbox does not "
             f"download them: put the file as {osp.join(d, stems[-1] + '-<hash>.pth')} (e.g. copy it from a "

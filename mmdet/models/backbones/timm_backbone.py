@@ -16,7 +16,7 @@ from collections import OrderedDict
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmdet.runner.checkpoint import hub_checkpoint_dir
+from mmdet.runner.checkpoint import find_in_hub_cache, hub_checkpoint_dir
 from mmdet.utils.errors import InvalidArgumentError
 
 from ..builder import BACKBONES
@@ -56,12 +56,10 @@ def find_local_pretrained(name, stems, owner):
             raise FileNotFoundError(f"{owner}: unknown pretrained name '{name}' (known: {sorted(stems)}); "
                                     f'give a local file path instead')
         return resolve_pretrained(name)
+    found = find_in_hub_cache((stem, name.split('://', 1)[1].replace('/', '_')))
+    if found:
+        return found
     d = hub_checkpoint_dir()
-    own = name.split('://', 1)[1].replace('/', '_')
-    for s in (stem, own):
-        hits = sorted(glob.glob(osp.join(d, f'{s}-*.pth'))) + sorted(glob.glob(osp.join(d, f'{s}.pth')))
-        if hits:
-            return hits[0]
     raise FileNotFoundError(
         f"{owner}: pretrained weights '{name}' are not on this machine and this toolbox does not download "
         f"them: put the file at {osp.join(d, stem + '-<hash>.pth')} (e.g. copied from a machine with internet "
