@@ -6,6 +6,63 @@ from .assign_result import AssignResult
 from .base_assigner import BaseAssigner
 
 
+def max_iou_assign(overlaps, pos_iou_thr, neg_iou_thr, min_pos_iou=0.0, gt_max_assign_all=True,
+                   match_low_quality=True, gt_labels=None):
+    """2.x's ``MaxIoUAssigner.assign_wrt_overlaps``: assignment from an overlap matrix.
+
+    Args:
+        overlaps (Tensor): (G, N) overlaps of the gts with the priors; ignored
+            priors have -1 in every row.
+        pos_iou_thr (float): positive when the best overlap >= this.
+        neg_iou_thr (float | tuple): negative when the best overlap is in
+            [0, thr) (or in [lo, hi)).
+        min_pos_iou (float): with ``match_low_quality``, each gt also takes its
+            best prior(s) when that overlap >= this.
+        gt_max_assign_all (bool): all priors tied at a gt's best overlap, or
+            only the first.
+        match_low_quality (bool): see ``min_pos_iou``.
+        gt_labels (Tensor | None): (G,) labels, to fill ``AssignResult.labels``.
+
+    Returns:
+        AssignResult: ``gt_inds`` (N,) 1-based (0 background, -1 ignored),
+        ``max_overlaps`` (N,), ``labels`` (N,) or None.  Ties between gts go
+        to the later gt, as 2.x's loop does.
+    """
+    num_gts, num_bboxes = overlaps.shape
+    gt_inds = overlaps.new_full((num_bboxes,), -1, dtype=torch.long)
+    if num_gts == 0 or num_bboxes == 0:
+        if num_gts == 0:
+            gt_inds[:] = 0
+        labels = None if gt_labels is None else gt_inds.new_full((num_bboxes,), -1)
+        return AssignResult(num_gts, gt_inds, overlaps.new_zeros((num_bboxes,)), labels)
+    max_overlaps, argmax = overlaps.max(dim=0)
+    gt_max, gt_argmax = overlaps.max(dim=1)
+    if isinstance(neg_iou_thr, (tuple, list)):
+        lo, hi = neg_iou_thr
+        gt_inds[(max_overlaps >= lo) & (max_overlaps < hi)] = 0
+    else:
+        gt_inds[(max_overlaps >= 0) & (max_overlaps < neg_iou_thr)] = 0
+    pos = max_overlaps >= pos_iou_thr
+    gt_inds[pos] = argmax[pos] + 1
+    if match_low_quality:
+        ok = gt_max >= min_pos_iou  # (G,)
+        if gt_max_assign_all:
+            hit = (overlaps == gt_max[:, None]) & ok[:, None]  # (G, N)
+        else:  # only the first best prior of each gt
+            hit = torch.zeros_like(overlaps, dtype=torch.bool)
+            hit[torch.arange(num_gts, device=overlaps.device), gt_argmax] = True
+            hit &= ok[:, None]
+        any_hit = hit.any(dim=0)
+        last = num_gts - 1 - hit.flip(0).int().argmax(dim=0)  # the last gt in order wins
+        gt_inds[any_hit] = last[any_hit] + 1
+    labels = None
+    if gt_labels is not None:
+        labels = gt_inds.new_full((num_bboxes,), -1)
+        p = gt_inds > 0
+        labels[p] = gt_labels[gt_inds[p] - 1]
+    return AssignResult(num_gts, gt_inds, max_overlaps, labels)
+
+
 @BBOX_ASSIGNERS.register_module()
 class MaxIoUAssigner(BaseAssigner):
     """Each prior goes to the gt it overlaps most: positive when IoU >=
@@ -26,7 +83,7 @@ class MaxIoUAssigner(BaseAssigner):
 
     def assign(self, bboxes, gt_bboxes, gt_bboxes_ignore=None, gt_labels=None):
         bboxes = bboxes[:, :4]
-        num_gts, num_bboxes = gt_bboxes.size(0), bboxes.size(0)
+        num_gts = gt_bboxes.size(0)
         overlaps = self.iou_calculator(gt_bboxes, bboxes)  # (G, N)
         if self.ignore_iof_thr > 0 and gt_bboxes_ignore is not None and gt_bboxes_ignore.numel() > 0 and num_gts:
             if self.ignore_wrt_candidates:
@@ -34,34 +91,5 @@ class MaxIoUAssigner(BaseAssigner):
             else:
                 iof = self.iou_calculator(gt_bboxes_ignore, bboxes, mode='iof').max(dim=0).values
             overlaps[:, iof > self.ignore_iof_thr] = -1
-        gt_inds = overlaps.new_full((num_bboxes,), -1, dtype=torch.long)
-        if num_gts == 0 or num_bboxes == 0:
-            if num_gts == 0:
-                gt_inds[:] = 0
-            labels = None if gt_labels is None else gt_inds.new_full((num_bboxes,), -1)
-            return AssignResult(num_gts, gt_inds, overlaps.new_zeros((num_bboxes,)), labels)
-        max_overlaps, argmax = overlaps.max(dim=0)
-        gt_max, gt_argmax = overlaps.max(dim=1)
-        if isinstance(self.neg_iou_thr, (tuple, list)):
-            lo, hi = self.neg_iou_thr
-            gt_inds[(max_overlaps >= lo) & (max_overlaps < hi)] = 0
-        else:
-            gt_inds[(max_overlaps >= 0) & (max_overlaps < self.neg_iou_thr)] = 0
-        pos = max_overlaps >= self.pos_iou_thr
-        gt_inds[pos] = argmax[pos] + 1
-        if self.match_low_quality:
-            ok = gt_max >= self.min_pos_iou  # (G,)
-            if self.gt_max_assign_all:
-                hit = (overlaps == gt_max[:, None]) & ok[:, None]  # (G, N)
-                any_hit = hit.any(dim=0)
-                last = num_gts - 1 - hit.flip(0).int().argmax(dim=0)  # the last gt in order wins
-                gt_inds[any_hit] = last[any_hit] + 1
-            else:
-                for i in torch.nonzero(ok).view(-1).tolist():  # one prior per gt; order matters
-                    gt_inds[gt_argmax[i]] = i + 1
-        labels = None
-        if gt_labels is not None:
-            labels = gt_inds.new_full((num_bboxes,), -1)
-            p = gt_inds > 0
-            labels[p] = gt_labels[gt_inds[p] - 1]
-        return AssignResult(num_gts, gt_inds, max_overlaps, labels)
+        return max_iou_assign(overlaps, self.pos_iou_thr, self.neg_iou_thr, self.min_pos_iou,
+                              self.gt_max_assign_all, self.match_low_quality, gt_labels)
