@@ -125,8 +125,25 @@ CPU_IMPL = 'gathered'
 
 
 def deform_conv2d(x, offset, weight, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), mask=None):
-    fn = tv_deform_conv2d if x.is_cuda else CPU_IMPLS[CPU_IMPL]
-    return fn(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation, mask=mask)
+    """Deformable conv of ``x`` (n, C, h, w) at ``offset`` (n, 2*dg*k, ho, wo), DCNv2 ``mask``
+    (n, dg*k, ho, wo) optional, ``weight`` (out, C/groups, kh, kw): (n, out, ho, wo).
+
+    Under CUDA autocast (``fp16``/bf16 training, ``--amp``) the op runs as a float32 island, as
+    2.x's ``force_fp32`` did for mmcv's DCN: input, offsets, mask, weight and bias all in float32
+    (sampling positions of hundreds of pixels lose whole pixels in half precision), the result in
+    the autocast dtype, so no mix of Half and Float reaches the kernel (mmdet #4172)."""
+    if x.is_cuda:
+        if torch.is_autocast_enabled('cuda'):
+            dtype = torch.get_autocast_dtype('cuda')
+            with torch.autocast('cuda', enabled=False):
+                out = tv_deform_conv2d(x.float(), offset.float(), weight.float(),
+                                       None if bias is None else bias.float(), stride=stride, padding=padding,
+                                       dilation=dilation, mask=None if mask is None else mask.float())
+            return out.to(dtype)
+        return tv_deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                                mask=mask)
+    return CPU_IMPLS[CPU_IMPL](x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                               mask=mask)
 
 
 class DeformConv2d(nn.Module):
