@@ -19,7 +19,7 @@ from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.models.fuse import fuse_conv_bn  # noqa: E402
 from mmdet.runner import load_checkpoint  # noqa: E402
-from mmdet.utils import DictAction, get_dist_info, init_dist  # noqa: E402
+from mmdet.utils import DictAction, dist_kwargs, get_dist_info, init_dist  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard, take_deprecated_option  # noqa: E402
 
 
@@ -85,7 +85,7 @@ def main(argv=None):
         cfg.model.backbone.init_cfg = None
     distributed = args.launcher != 'none'
     if distributed:
-        init_dist(args.launcher)
+        init_dist(args.launcher, **dist_kwargs(cfg.get('dist_params')))
     test_cfg = copy.deepcopy(cfg.data.test)
     samples_per_gpu = test_cfg.pop('samples_per_gpu', 1)
     dataset = build_dataset(test_cfg, dict(test_mode=True))

@@ -18,7 +18,7 @@ from mmdet.datasets import AnnotationError, build_dataset  # noqa: E402
 from mmdet.datasets.check import check_dataset_cfg  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.runner.auto_scale_lr import enable_auto_scale_lr  # noqa: E402
-from mmdet.utils import DictAction, get_dist_info, get_root_logger, init_dist  # noqa: E402
+from mmdet.utils import DictAction, dist_kwargs, get_dist_info, get_root_logger, init_dist  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard, take_deprecated_option  # noqa: E402
 
 
@@ -115,7 +115,7 @@ def main(argv=None):
             cfg.resume_from = latest
     distributed = args.launcher != 'none'
     if distributed:
-        init_dist(args.launcher, **{k: v for k, v in cfg.get('dist_params', {}).items() if k == 'timeout_s'})
+        init_dist(args.launcher, **dist_kwargs(cfg.get('dist_params')))
     device, gpu_ids = select_device(args, distributed)
     if gpu_ids is not None:
         # as 2.x: the ids given, or range(world size) when distributed

@@ -16,6 +16,23 @@ def get_dist_info():
     return 0, 1
 
 
+def dist_kwargs(dist_params):
+    """``init_dist`` arguments from a config's 2.x ``dist_params`` (``dict(backend='nccl')`` in every
+    default_runtime.py, ``port`` for slurm/mpi, ``timeout_s``): the config's backend where it can run,
+    so NCCL on a GPU machine, and gloo on a machine without CUDA even when the config says ``'nccl'``
+    (2.x configs always do; an error there would stop every CPU run).  Other keys are an error."""
+    params = dict(dist_params or {})
+    unknown = set(params) - {'backend', 'port', 'timeout_s'}
+    if unknown:
+        raise ValueError(f'dist_params: unknown key(s) {sorted(unknown)}; known: backend, port, timeout_s')
+    backend = params.get('backend')
+    if backend not in (None, 'nccl', 'gloo', 'mpi'):
+        raise ValueError(f"dist_params.backend must be 'nccl', 'gloo' or 'mpi', got {backend!r}")
+    if backend == 'nccl' and not torch.cuda.is_available():
+        params['backend'] = 'gloo'
+    return params
+
+
 def init_dist(launcher='pytorch', backend=None, timeout_s=1800, port=None):
     """Join the process group: ``pytorch`` reads the environment ``torchrun`` sets
     (RANK, WORLD_SIZE, MASTER_ADDR, ...), on one node or many; ``slurm`` derives
