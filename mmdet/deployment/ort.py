@@ -14,14 +14,16 @@ class ONNXRuntimeDetector:
     ``detector(img_tensor (1, 3, H, W) array, img_meta)`` returns, per class, an
     (k, 5) float32 array ``[x1, y1, x2, y2, score]`` in original-image pixels, as
     ``inference_detector`` does for the PyTorch model.  ``threads`` sets
-    onnxruntime's intra-op threads (0: its default)."""
+    onnxruntime's intra-op threads (0: its default); ``providers`` its execution providers
+    (default ``['CPUExecutionProvider']``; ``['CUDAExecutionProvider', 'CPUExecutionProvider']`` with
+    the onnxruntime-gpu wheel)."""
 
-    def __init__(self, onnx_file, cfg, class_names=None, threads=0):
+    def __init__(self, onnx_file, cfg, class_names=None, threads=0, providers=None):
         ort, = require_deploy_deps('onnxruntime')
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(onnx_file, opts, providers=['CPUExecutionProvider'])
+        self.session = ort.InferenceSession(onnx_file, opts, providers=list(providers or ['CPUExecutionProvider']))
         self.cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
         self.num_classes = self.cfg.model.bbox_head.num_classes
         if class_names is None:
