@@ -22,7 +22,7 @@ from mmdet.utils import gpu_check  # noqa: E402
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--dry-run', action='store_true', help='CPU, tiny inputs, one model per part')
-    p.add_argument('--parts', nargs='+', default=['pytest', 'training', 'inference', 'distributed', 'onnx'],
+    p.add_argument('--parts', nargs='+', default=['pytest', 'training', 'distributed', 'onnx', 'inference'],
                    choices=['pytest', 'training', 'inference', 'distributed', 'onnx'])
     p.add_argument('--device', default=None, help='default: cuda (cpu with --dry-run)')
     p.add_argument('--models', nargs='+', default=None,
@@ -30,7 +30,9 @@ def parse_args(argv=None):
     p.add_argument('--modes', nargs='+', default=None, choices=list(gpu_check.INFER_MODES),
                    help='inference modes (default all; fp32 fp16 with --dry-run)')
     p.add_argument('--batch-sizes', type=int, nargs='+', default=[1, 8])
-    p.add_argument('--seconds', type=float, default=2.0, help='timed seconds per inference row')
+    p.add_argument('--seconds', type=float, default=1.0, help='timed seconds per inference row')
+    p.add_argument('--budget', type=float, default=450,
+                   help='seconds after which the remaining inference rows are skipped (default 450)')
     p.add_argument('--work-dir', default=None, help='exported model, generated data, dist runs (default: a temp dir)')
     p.add_argument('--out', default=None, help='write the report as json here')
     p.add_argument('--md-out', default=None, help='write the markdown table here')
@@ -44,7 +46,8 @@ def main(argv=None):
         sys.exit(f'error: --models: unknown row(s) {sorted(unknown)}')
     report = gpu_check.run_check(parts=args.parts, device=args.device, dry_run=args.dry_run, work_dir=args.work_dir,
                                  inference_models=args.models, inference_modes=args.modes,
-                                 batches=tuple(args.batch_sizes), min_seconds=args.seconds)
+                                 batches=tuple(args.batch_sizes), min_seconds=args.seconds,
+                                 budget_s=args.budget)
     table = gpu_check.markdown(report)
     print('\n' + table)
     if args.out:
