@@ -426,7 +426,7 @@ def test_box_only():
 # ------------------------------------------------------------------------------ Corrupt (optional imagecorruptions)
 def test_corrupt_without_package_names_it(monkeypatch):
     monkeypatch.setitem(sys.modules, 'imagecorruptions', None)
-    with pytest.raises(ImportError, match='pip install imagecorruptions'):
+    with pytest.raises(ImportError, match='pip install --no-deps imagecorruptions-imaug'):
         Corrupt('gaussian_noise')
 
 
@@ -450,11 +450,16 @@ def test_corrupt_calls_the_package(monkeypatch):
         Corrupt('gaussian_noise', severity=6)
 
 
-def test_corrupt_real_package():
+@pytest.mark.parametrize('name', ['gaussian_noise', 'motion_blur', 'frost', 'contrast', 'jpeg_compression'])
+def test_corrupt_real_package(name):
+    """The real imagecorruptions (CI installs imagecorruptions-imaug): pixels change, boxes and shape do not
+    (frost reads the package's own images)."""
     pytest.importorskip('imagecorruptions')
     np.random.seed(0)
-    out = Corrupt('gaussian_noise', severity=2)(scene())
-    assert out['img'].shape == (H, W, 3) and not np.array_equal(out['img'], scene()['img'])
+    out = Corrupt(name, severity=2)(scene())
+    assert out['img'].shape == (H, W, 3) and out['img'].dtype == np.uint8
+    assert not np.array_equal(out['img'], scene()['img'])
+    np.testing.assert_array_equal(out['gt_bboxes'], BOXES)
 
 
 # ------------------------------------------------------------------------------ Albu (optional albumentations)

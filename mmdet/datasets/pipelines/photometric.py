@@ -156,11 +156,13 @@ def import_imagecorruptions():
     except ModuleNotFoundError as e:
         if e.name == 'pkg_resources':
             raise ImportError(
-                "Corrupt: imagecorruptions imports pkg_resources, which setuptools >= 81 no longer ships; "
-                "install an older setuptools next to it: pip install 'setuptools<81'") from e
+                "Corrupt: imagecorruptions 1.1.2 imports pkg_resources, which setuptools >= 81 no longer ships; "
+                "install its maintained release instead: pip install --no-deps imagecorruptions-imaug "
+                "scikit-image numba (or pip install 'setuptools<81')") from e
         if e.name in (None, 'imagecorruptions'):
-            raise ImportError('Corrupt needs the optional package imagecorruptions: pip install imagecorruptions '
-                              '(with --no-deps if you use opencv-python-headless, plus scikit-image)') from e
+            raise ImportError('Corrupt needs the optional package imagecorruptions: pip install --no-deps '
+                              'imagecorruptions-imaug scikit-image numba (the maintained release; --no-deps keeps '
+                              'opencv-python-headless)') from e
         raise ImportError(f'Corrupt: imagecorruptions failed to import: {e}') from e
     return imagecorruptions
 
