@@ -128,22 +128,26 @@ def deform_conv2d(x, offset, weight, bias=None, stride=(1, 1), padding=(0, 0), d
     """Deformable conv of ``x`` (n, C, h, w) at ``offset`` (n, 2*dg*k, ho, wo), DCNv2 ``mask``
     (n, dg*k, ho, wo) optional, ``weight`` (out, C/groups, kh, kw): (n, out, ho, wo).
 
-    Under CUDA autocast (``fp16``/bf16 training, ``--amp``) the op runs as a float32 island, as
-    2.x's ``force_fp32`` did for mmcv's DCN: input, offsets, mask, weight and bias all in float32
-    (sampling positions of hundreds of pixels lose whole pixels in half precision), the result in
-    the autocast dtype, so no mix of Half and Float reaches the kernel (mmdet #4172)."""
-    if x.is_cuda:
-        if torch.is_autocast_enabled('cuda'):
-            dtype = torch.get_autocast_dtype('cuda')
-            with torch.autocast('cuda', enabled=False):
-                out = tv_deform_conv2d(x.float(), offset.float(), weight.float(),
-                                       None if bias is None else bias.float(), stride=stride, padding=padding,
-                                       dilation=dilation, mask=None if mask is None else mask.float())
-            return out.to(dtype)
+    Offsets, mask, weight and bias are cast to one dtype here: ``x``'s, except under CUDA autocast
+    (``fp16``/bf16 training, ``--amp``), where the op runs as a float32 island, as 2.x's
+    ``force_fp32`` did for mmcv's DCN: everything in float32 (sampling positions of hundreds of
+    pixels lose whole pixels in half precision), the result in the autocast dtype, so no mix of Half
+    and Float reaches the kernel (mmdet #4172)."""
+    island = x.is_cuda and torch.is_autocast_enabled('cuda')
+    dtype = torch.float32 if island else x.dtype
+    x, offset, weight = x.to(dtype), offset.to(dtype), weight.to(dtype)
+    bias = None if bias is None else bias.to(dtype)
+    mask = None if mask is None else mask.to(dtype)
+    if not x.is_cuda:
+        return CPU_IMPLS[CPU_IMPL](x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                                   mask=mask)
+    if not island:
         return tv_deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation,
                                 mask=mask)
-    return CPU_IMPLS[CPU_IMPL](x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation,
+    with torch.autocast('cuda', enabled=False):
+        out = tv_deform_conv2d(x, offset, weight, bias, stride=stride, padding=padding, dilation=dilation,
                                mask=mask)
+    return out.to(torch.get_autocast_dtype('cuda'))
 
 
 class DeformConv2d(nn.Module):
@@ -170,10 +174,8 @@ class DeformConv2d(nn.Module):
             self.bias.data.zero_()
 
     def forward(self, x, offset, mask=None):
-        return deform_conv2d(x, offset.to(x.dtype), self.weight.to(x.dtype),
-                             None if self.bias is None else self.bias.to(x.dtype),
-                             stride=self.stride, padding=self.padding, dilation=self.dilation,
-                             mask=None if mask is None else mask.to(x.dtype))
+        return deform_conv2d(x, offset, self.weight, self.bias, stride=self.stride, padding=self.padding,
+                             dilation=self.dilation, mask=mask)
 
     def extra_repr(self):
         return (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, '

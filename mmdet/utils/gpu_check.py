@@ -35,6 +35,8 @@ import time
 import numpy as np
 import torch
 
+from mmdet.utils.host import peak_memory_mb
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 VFNET = osp.join(ROOT, 'configs', 'vfnet')
 
@@ -92,11 +94,6 @@ def reset_peak(device):
     if torch.device(device).type == 'cuda':
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
-
-
-def peak_mb(device):
-    from mmdet.utils.host import peak_memory_mb
-    return peak_memory_mb(device)
 
 
 @contextlib.contextmanager
@@ -188,7 +185,7 @@ def inference_part(device, models, batches, modes, min_seconds, dry_run, deadlin
                     fps, n = time_inference(model, shape, batch, mode, device, min_seconds=min_seconds,
                                             warmup=1 if dry_run else (3 if mode == 'compile' else 2))
                     ratio = f', {fps / seed_fps:.1f}x the seed V100 {seed_fps}' if batch == 1 else ''
-                    rows.append(row('inference', item, f'{fps:.1f} img/s ({n} it, peak {peak_mb(device):.0f} MB)'
+                    rows.append(row('inference', item, f'{fps:.1f} img/s ({n} it, peak {peak_memory_mb(device):.0f} MB)'
                                     f'{ratio}') | dict(fps=fps, seed_fps=seed_fps, batch=batch, mode=mode,
                                                        model=name))
                 except Exception as e:
@@ -240,7 +237,7 @@ def train_steps(model, state, mode, device, shape, batch, steps):
         synchronize(device)
         times.append(time.perf_counter() - t0)
         losses.append(float(loss))
-    return losses, statistics.median(times[1:] or times), peak_mb(device)
+    return losses, statistics.median(times[1:] or times), peak_memory_mb(device)
 
 
 def training_part(device, configs, modes, shape, batch, steps):
