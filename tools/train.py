@@ -1,7 +1,6 @@
 #!/usr/bin/env python
 """Train a detector: ``python tools/train.py CONFIG [--work-dir DIR] ...``."""
 import argparse
-import copy
 import os
 import os.path as osp
 import sys
@@ -15,6 +14,7 @@ import torch  # noqa: E402
 import mmdet  # noqa: E402
 from mmdet.apis import set_random_seed, train_detector  # noqa: E402
 from mmdet.datasets import AnnotationError, build_dataset  # noqa: E402
+from mmdet.datasets.builder import val_workflow_cfg  # noqa: E402
 from mmdet.datasets.check import check_dataset_cfg  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.runner.auto_scale_lr import enable_auto_scale_lr  # noqa: E402
@@ -139,9 +139,7 @@ def main(argv=None):
     model = build_detector(cfg.model, train_cfg=cfg.get('train_cfg'), test_cfg=cfg.get('test_cfg'))
     datasets = [build_dataset(cfg.data.train)]
     if len(cfg.get('workflow', [])) == 2:
-        val = copy.deepcopy(cfg.data.val)
-        val.pipeline = cfg.data.train.pipeline
-        datasets.append(build_dataset(val))
+        datasets.append(build_dataset(val_workflow_cfg(cfg.data.train, cfg.data.val)))
     model.CLASSES = datasets[0].CLASSES
     meta['CLASSES'] = list(datasets[0].CLASSES)
     train_detector(model, datasets, cfg, distributed=distributed, validate=not args.no_validate,

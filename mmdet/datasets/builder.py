@@ -76,6 +76,43 @@ def build_dataset(cfg, default_args=None):
     return build_from_cfg(cfg, DATASETS, default_args)
 
 
+_SAMPLING_WRAPPERS = ('ConcatDataset', 'RepeatDataset', 'ClassBalancedDataset')
+
+
+def val_workflow_cfg(train_cfg, val_cfg):
+    """The dataset config of the ``('val', 1)`` workflow step: ``val_cfg``'s images through the training
+    recipe, for losses.
+
+    2.x's ``tools/train.py`` gives ``data.val`` the pipeline ``data.train.pipeline``, which a wrapped
+    training set does not have.  Here the training config is walked down to the dataset that holds the
+    pipeline: wrappers that only choose samples (``ConcatDataset`` - its first part -, ``RepeatDataset``,
+    ``ClassBalancedDataset``) are left out, as a val loss weighs every val image once; wrappers that
+    transform (``MultiImageMixDataset``, ``ObjectCropDataset``) are kept around the val set, so Mosaic,
+    MixUp or the crop see val images.
+
+    Args:
+        train_cfg (dict | list): ``data.train``; a list is a concatenation (its first part is used).
+        val_cfg (dict): ``data.val``, a plain dataset config.
+    Returns:
+        dict: a new config; the inputs are not changed.
+    """
+    if isinstance(train_cfg, (list, tuple)):
+        return val_workflow_cfg(train_cfg[0], val_cfg)
+    key = _wrapped_key(train_cfg)
+    if key is None:
+        if 'pipeline' not in train_cfg:
+            raise KeyError(f"data.train ({train_cfg.get('type')}) has no 'pipeline' for the val workflow step")
+        out = copy.deepcopy(val_cfg)
+        out['pipeline'] = copy.deepcopy(train_cfg['pipeline'])
+        return out
+    inner = train_cfg[key][0] if key == 'datasets' else train_cfg[key]
+    if train_cfg.get('type') in _SAMPLING_WRAPPERS:
+        return val_workflow_cfg(inner, val_cfg)
+    out = copy.deepcopy(train_cfg)
+    out[key] = val_workflow_cfg(inner, val_cfg)
+    return out
+
+
 def worker_init_fn(worker_id, num_workers, rank, seed):
     worker_seed = num_workers * rank + worker_id + seed
     np.random.seed(worker_seed % 2**32)

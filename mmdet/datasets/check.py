@@ -231,15 +231,21 @@ def plot_statistics(report, out_dir):
 # images: [dict(id, file_name, width, height)]; anns: [dict(id, image_id, category, bbox, crowd)]
 # with bbox [x, y, w, h] as written; categories: {category key: name}.
 
-def _read_coco(ann_file, report):
-    from .custom import read_json
+def _read_coco(ann_file, report, file_name_of):
+    from .custom import AnnotationError, read_json
     data = read_json(ann_file)
     if not isinstance(data, dict) or not isinstance(data.get('images'), list) \
             or not isinstance(data.get('categories'), list):
         report.add('bad_annotation_file', 'not in COCO format: want an object with "images", "annotations" and '
                    '"categories" lists', ann_file=ann_file)
         return None
-    images = [dict(id=im.get('id'), file_name=im.get('file_name'), width=im.get('width'), height=im.get('height'))
+    def file_name(im):  # as the dataset class names it (LVIS v1: from coco_url); None when it cannot
+        try:
+            return file_name_of(im, ann_file)
+        except (KeyError, AnnotationError):
+            return None
+
+    images = [dict(id=im.get('id'), file_name=file_name(im), width=im.get('width'), height=im.get('height'))
               for im in data['images'] if isinstance(im, dict)]
     categories = {c['id']: c['name'] for c in data['categories'] if isinstance(c, dict) and 'id' in c}
     anns = [dict(id=a.get('id'), image_id=a.get('image_id'), category=a.get('category_id'), bbox=a.get('bbox'),
@@ -290,7 +296,8 @@ def _read_middle(ann_file, classes, report):
     return images, anns, categories
 
 
-def _read_voc(ann_file, img_prefix, img_subdir, ann_subdir, report):
+def _read_voc(ann_file, img_prefix, img_subdir, ann_subdir, report, file_name_of):
+    from .custom import AnnotationError
     try:
         with open(ann_file) as f:
             ids = [line.strip().split()[0] for line in f if line.strip()]
@@ -305,6 +312,12 @@ def _read_voc(ann_file, img_prefix, img_subdir, ann_subdir, report):
             root = ET.parse(xml_path).getroot()
         except (OSError, ET.ParseError) as e:
             report.add('bad_annotation_file', f'cannot read {xml_path}: {e}', ann_file=ann_file, file_name=file_name,
+                       image_id=img_id)
+            continue
+        try:  # as the dataset class names it (WIDER Face: from <folder>)
+            file_name = file_name_of(img_id, root, img_subdir)
+        except AnnotationError as e:
+            report.add('bad_annotation_file', f'{xml_path}: {e}', ann_file=ann_file, file_name=file_name,
                        image_id=img_id)
             continue
         size = root.find('size')
@@ -408,9 +421,9 @@ def _check_images(report, ann_file, images, img_prefix, decode, workers):
 
     def probe(i):
         im = images[i]
-        path = osp.join(img_prefix, im['file_name']) if img_prefix else im['file_name']
         if not isinstance(im['file_name'], str):
             return i, 'missing_image', f"no file name ({im['file_name']!r})", None
+        path = osp.join(img_prefix, im['file_name']) if img_prefix else im['file_name']
         if not osp.isfile(path):
             return i, 'missing_image', f'image file not found: {path}', None
         if osp.getsize(path) == 0:
@@ -590,9 +603,10 @@ def check_dataset_cfg(cfg, images=False, test_mode=None, workers=8, report=None)
             report.add('bad_annotation_file', f'{cls.__name__} needs classes=(...)', ann_file=ann_file)
             continue
         try:
-            read = (_read_coco(ann_file, report) if fmt == 'coco' else _read_middle(ann_file, classes, report)
-                    if fmt == 'middle' else _read_voc(ann_file, img_prefix, leaf.get('img_subdir', 'JPEGImages'),
-                                                      leaf.get('ann_subdir', 'Annotations'), report))
+            read = (_read_coco(ann_file, report, cls.image_file_name) if fmt == 'coco'
+                    else _read_middle(ann_file, classes, report) if fmt == 'middle'
+                    else _read_voc(ann_file, img_prefix, leaf.get('img_subdir', 'JPEGImages'),
+                                   leaf.get('ann_subdir', 'Annotations'), report, cls.xml_image_file))
         except AnnotationError as e:  # read_json names the file and the position
             report.add('bad_annotation_file', str(e), ann_file=ann_file)
             continue

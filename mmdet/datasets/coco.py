@@ -98,6 +98,13 @@ class CocoDataset(CustomDataset):
 
     CLASSES = COCO_CLASSES
 
+    @classmethod
+    def image_file_name(cls, info, ann_file):
+        """The file of the image record ``info`` (a dict of the json's ``images``), relative to
+        ``img_prefix``: its ``file_name``.  Formats that name files otherwise (LVIS) override this; the
+        dataset check (``mmdet.datasets.check``) uses it too."""
+        return info['file_name']
+
     def load_annotations(self, ann_file):
         from pycocotools.coco import COCO
         data = read_json(ann_file)
@@ -123,7 +130,7 @@ class CocoDataset(CustomDataset):
         infos = []
         for i in self.img_ids:
             info = self.coco.loadImgs([i])[0]
-            info['filename'] = info['file_name']
+            info['filename'] = self.image_file_name(info, ann_file)
             infos.append(info)
         known = set(self.coco.getCatIds())
         bad = {a['category_id'] for a in self.coco.dataset.get('annotations', [])} - known

@@ -385,13 +385,14 @@ class LVISV05Dataset(CocoDataset):
         self._classes_given = classes is not None
         super().__init__(classes=classes, **kwargs)
 
-    def _filename(self, info, ann_file):
+    @classmethod
+    def image_file_name(cls, info, ann_file):
         name = info['file_name']
         return name[-16:] if name.startswith('COCO') else name
 
     def load_annotations(self, ann_file):
         data = read_json(ann_file)
-        # v1 images have a coco_url and no file_name: _filename names the one missing
+        # v1 images have a coco_url and no file_name: image_file_name names the one missing
         check_coco_structure(ann_file, dict(data, images=[
             im if not isinstance(im, dict) or 'file_name' in im else dict(im, file_name=im.get('coco_url'))
             for im in data.get('images', [])]))
@@ -423,7 +424,7 @@ class LVISV05Dataset(CocoDataset):
         infos = []
         for img_id in self.img_ids:
             info = self.coco.imgs[img_id]
-            info['filename'] = self._filename(info, ann_file)
+            info['filename'] = self.image_file_name(info, ann_file)
             infos.append(info)
         self._check_boxes(ann_file)
         return infos
@@ -523,7 +524,8 @@ class LVISV1Dataset(LVISV05Dataset):
 
     CLASSES = LVIS_V1_CLASSES
 
-    def _filename(self, info, ann_file):
+    @classmethod
+    def image_file_name(cls, info, ann_file):
         url = info.get('coco_url')
         if not url:
             raise AnnotationError(f"{ann_file}: image {info['id']} has no 'coco_url' (LVIS v1 names its file "

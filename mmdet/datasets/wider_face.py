@@ -20,6 +20,14 @@ class WIDERFaceDataset(XMLDataset):
 
     CLASSES = ('face', )
 
+    @classmethod
+    def xml_image_file(cls, img_id, xml_root, img_subdir):
+        """``<folder>/<id>.jpg``, ``<folder>`` the event folder the xml names (``img_subdir`` unused)."""
+        folder = xml_root.find('folder')
+        if folder is None or not (folder.text or '').strip():
+            raise AnnotationError('no <folder> (the WIDER event folder of the image)')
+        return osp.join(folder.text.strip(), f'{img_id}.jpg')
+
     def load_annotations(self, ann_file):
         with open(ann_file) as f:
             img_ids = [line.strip().split()[0] for line in f if line.strip()]
@@ -27,11 +35,11 @@ class WIDERFaceDataset(XMLDataset):
         for img_id in img_ids:
             xml_path = osp.join(self.img_prefix, self.ann_subdir, f'{img_id}.xml')
             width, height, ann = parse_voc_xml(xml_path, self.CLASSES, self.xml_min_size)
-            folder = ET.parse(xml_path).getroot().find('folder')
-            if folder is None or not (folder.text or '').strip():
-                raise AnnotationError(f'{xml_path}: no <folder> (the WIDER event folder of the image)')
+            try:
+                filename = self.xml_image_file(img_id, ET.parse(xml_path).getroot(), self.img_subdir)
+            except AnnotationError as e:
+                raise AnnotationError(f'{xml_path}: {e}') from None
             if width is None or height is None:
                 raise AnnotationError(f'{xml_path}: no <size> with <width> and <height>')
-            infos.append(dict(id=img_id, filename=osp.join(folder.text.strip(), f'{img_id}.jpg'), width=width,
-                              height=height, ann=ann))
+            infos.append(dict(id=img_id, filename=filename, width=width, height=height, ann=ann))
         return infos

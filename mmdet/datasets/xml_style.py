@@ -61,6 +61,17 @@ class XMLDataset(CustomDataset):
         self.img_subdir, self.ann_subdir, self.xml_min_size = img_subdir, ann_subdir, min_size
         super().__init__(**kwargs)
 
+    @classmethod
+    def xml_image_file(cls, img_id, xml_root, img_subdir):
+        """The image file of ``img_id`` relative to ``img_prefix``: ``<img_subdir>/<id>.jpg``.
+
+        Args:
+            img_id (str): the id as listed in ``ann_file``.
+            xml_root (xml.etree.ElementTree.Element): its parsed ``Annotations/<id>.xml``.
+            img_subdir (str): the dataset's ``img_subdir``.
+        Layouts that name files otherwise (WIDER Face) override this; the dataset check uses it too."""
+        return osp.join(img_subdir, f'{img_id}.jpg')
+
     def load_annotations(self, ann_file):
         if self.CLASSES is None:
             raise AnnotationError(f'{type(self).__name__}: give classes=(...) (names as in the XML files)')

@@ -198,3 +198,24 @@ def test_custom_wrapper_dispatch():
 
     built = build_dataset(dict(type='_TwiceForTest', dataset=dict(type='ConcatDataset', datasets=[_Fake([[0]])])))
     assert isinstance(built.dataset, ConcatDataset) and len(built.dataset) == 1
+
+
+def test_val_workflow_cfg_keeps_transforming_wrappers_and_drops_sampling_ones():
+    from mmdet.datasets.builder import val_workflow_cfg
+    import mmdet.datasets.multi_image_mix  # noqa: F401  (registers MultiImageMixDataset)
+    train_pipe = [dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)]
+    val = dict(type='CocoDataset', ann_file='val.json', img_prefix='val/', pipeline=['test steps'])
+    plain = dict(type='CocoDataset', ann_file='train.json', img_prefix='train/', pipeline=train_pipe)
+    want = dict(val, pipeline=train_pipe)
+    assert val_workflow_cfg(plain, val) == want
+    assert val['pipeline'] == ['test steps']  # inputs untouched
+    balanced = dict(type='ClassBalancedDataset', oversample_thr=0.1,
+                    dataset=dict(type='RepeatDataset', times=3, dataset=plain))
+    assert val_workflow_cfg(balanced, val) == want
+    assert val_workflow_cfg(dict(type='ConcatDataset', datasets=[plain, dict(plain, pipeline=[])]), val) == want
+    assert val_workflow_cfg([plain], val) == want
+    mix = dict(type='MultiImageMixDataset', pipeline=[dict(type='Mosaic', img_scale=(64, 64))],
+               dataset=dict(plain, pipeline=train_pipe))
+    assert val_workflow_cfg(mix, val) == dict(mix, dataset=want)
+    with pytest.raises(KeyError, match=r"data.train \(CocoDataset\) has no 'pipeline'"):
+        val_workflow_cfg(dict(type='CocoDataset', ann_file='x.json'), val)

@@ -8,8 +8,11 @@ item -> config:
 - RandomCenterCropPad; lr 'CosineRestart'; ExpMomentumEMAHook; auto_scale_lr + --auto-scale-lr -> ccp_restart
 - lr 'cyclic' + momentum 'cyclic' -> cyclic; lr 'OneCycle' -> onecycle
 - lr 'step' with gamma and list steps -> step_gamma
-Not yet covered: datasets (LVIS, WIDER Face, Cityscapes, ClassBalancedDataset), Albu, CutOut, poly,
-FlatCosineAnnealing, GradientCumulativeOptimizerHook, EarlyStoppingHook, train+val workflow.
+- Albu (bbox_params, keymap), CutOut; lr 'poly' + warmup by ratio; GradientCumulativeOptimizerHook -> albu_poly_accum
+- ClassBalancedDataset; lr 'FlatCosineAnnealing'; workflow [('train', 1), ('val', 1)]; EarlyStoppingHook on the
+  val loss -> balanced_flatcos_val (the val step's losses are checked in the log)
+- LVISV1Dataset, CityscapesDataset, WIDERFaceDataset: the shapes data written in their formats ->
+  test_dataset_config_trains_one_epoch
 """
 import glob
 import json
@@ -29,8 +32,8 @@ TAIL = ("[dict(type='Resize', img_scale=(160, 128), keep_ratio=True), dict(type=
         " dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels'])]")
 
 
-def pipe(steps):
-    return f"train_pipeline = {HEAD} + [{steps}] + {TAIL}\ndata['train']['pipeline'] = train_pipeline\n"
+def pipe(steps, head=HEAD):
+    return f"train_pipeline = {head} + [{steps}] + {TAIL}\ndata['train']['pipeline'] = train_pipeline\n"
 
 
 CONFIGS = {
@@ -59,24 +62,107 @@ CONFIGS = {
     'onecycle': ("lr_config = dict(_delete_=True, policy='OneCycle', max_lr=0.01, pct_start=0.3)\n", []),
     'step_gamma': ("lr_config = dict(_delete_=True, policy='step', step=[1, 2], gamma=0.5, warmup='linear', "
                    "warmup_iters=2)\n", []),
+    'albu_poly_accum': (pipe("dict(type='Albu', transforms=[dict(type='RandomBrightnessContrast', p=1.0), "
+                             "dict(type='Affine', translate_percent=0.05, scale=(0.9, 1.1), p=1.0)], "
+                             "bbox_params=dict(type='BboxParams', format='pascal_voc', label_fields=['gt_labels'], "
+                             "min_visibility=0.0, filter_lost_elements=True), "
+                             "keymap=dict(img='image', gt_bboxes='bboxes'), skip_img_without_anno=True), "
+                             "dict(type='CutOut', n_holes=(1, 3), cutout_shape=[(8, 8), (16, 16)])",
+                             head=HEAD.replace(', to_float32=True', ''))  # albumentations: uint8 (0-255)
+                        + "optimizer_config = dict(_delete_=True, type='GradientCumulativeOptimizerHook', "
+                        "cumulative_iters=2)\n"
+                        "lr_config = dict(_delete_=True, policy='poly', power=0.9, min_lr=1e-4, by_epoch=False, "
+                        "warmup='linear', warmup_iters=2, warmup_ratio=0.1)\n", []),
+    'balanced_flatcos_val': ("data['train'] = dict(_delete_=True, type='ClassBalancedDataset', oversample_thr=0.5, "
+                             "dataset=dict(type='CocoDataset', **data['train']))\n"
+                             "lr_config = dict(_delete_=True, policy='FlatCosineAnnealing', start_percent=0.5, "
+                             "min_lr_ratio=0.01, by_epoch=False)\n"
+                             "workflow = [('train', 1), ('val', 1)]\n"
+                             "custom_hooks = [dict(type='EarlyStoppingHook', monitor='loss', patience=1)]\n", []),
 }
 
 
 @pytest.mark.parametrize('name', list(CONFIGS))
 def test_recipe_config_trains_one_epoch(tmp_path, shapes_data, name):
+    if name == 'albu_poly_accum':
+        pytest.importorskip('albumentations')
     extra, args = CONFIGS[name]
     cfg = write_user_config(tmp_path / f'{name}.py', shapes_data, epochs=1,
                             extra=f'img_norm_cfg = {NORM}\n' + extra)
-    work = tmp_path / 'work'
+    records, out = train_one_epoch(cfg, tmp_path / 'work', args)
+    losses = [r['loss'] for r in records if r.get('mode') == 'train' and 'loss' in r]
+    assert losses and all(math.isfinite(v) for v in losses), losses
+    if name == 'balanced_flatcos_val':
+        val = [r for r in records if r.get('mode') == 'val' and 'loss' in r]
+        assert val and all(math.isfinite(r['loss']) and 'loss_bbox_rf' in r for r in val), records
+        assert 'EarlyStoppingHook: loss' in out.stdout + out.stderr
+
+
+def train_one_epoch(cfg, work, args=()):
+    """tools/train.py on ``cfg``: (the .log.json records, the finished process)."""
     out = subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'), cfg, '--work-dir', str(work),
-                          '--seed', '0'] + args, cwd=ROOT, env=run_env(), capture_output=True, text=True,
+                          '--seed', '0'] + list(args), cwd=ROOT, env=run_env(), capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, (out.stdout[-3000:], out.stderr[-3000:])
     assert (work / 'epoch_1.pth').is_file() or (work / 'latest.pth').is_file()
-    losses = []
-    for log in glob.glob(str(work / '*.log.json')):
-        for line in open(log):
-            rec = json.loads(line)
-            if rec.get('mode') == 'train' and 'loss' in rec:
-                losses.append(rec['loss'])
-    assert losses and all(math.isfinite(v) for v in losses), losses
+    return [json.loads(line) for log in glob.glob(str(work / '*.log.json')) for line in open(log)], out
+
+
+def shapes_in_format(fmt, data_root, out):
+    """The generated shapes data written as ``fmt`` (LVIS v1 json, Cityscapes' converted COCO json or
+    WIDER Face xml), images shared: the config lines that train and evaluate on it."""
+    splits = {s: json.load(open(osp.join(data_root, 'annotations', f'instances_{s}.json'))) for s in ('train', 'val')}
+    sets = {}
+    for split, coco in splits.items():
+        if fmt == 'lvis_v1':
+            for img in coco['images']:
+                img.update(coco_url=f'http://images.cocodataset.org/{split}/{img.pop("file_name")}',
+                           neg_category_ids=[], not_exhaustive_category_ids=[])
+            for cat, freq in zip(coco['categories'], 'rcf'):
+                cat['frequency'] = freq
+            path = out / f'lvis_v1_{split}.json'
+            path.write_text(json.dumps(coco))
+            sets[split] = f"dict(type='LVISV1Dataset', classes=classes, ann_file={str(path)!r}, img_prefix={data_root + '/'!r})"
+        elif fmt == 'cityscapes':
+            for cat, name in zip(coco['categories'], ('person', 'rider', 'car')):
+                cat['name'] = name
+            path = out / f'instancesonly_filtered_gtFine_{split}.json'
+            path.write_text(json.dumps(coco))
+            sets[split] = (f"dict(type='CityscapesDataset', classes=('person', 'rider', 'car'), "
+                           f"ann_file={str(path)!r}, img_prefix={osp.join(data_root, split) + '/'!r})")
+        else:  # WIDER Face: <prefix>/Annotations/<id>.xml, images at <prefix>/<folder>/<id>.jpg
+            prefix = out / f'WIDER_{split}'
+            (prefix / 'Annotations').mkdir(parents=True)
+            (prefix / split).symlink_to(osp.join(data_root, split), target_is_directory=True)
+            ids = []
+            for img in coco['images']:
+                ids.append(osp.splitext(img['file_name'])[0])
+                objs = ''.join(f'<object><name>face</name><difficult>0</difficult><bndbox><xmin>{x}</xmin>'
+                               f'<ymin>{y}</ymin><xmax>{x + w}</xmax><ymax>{y + h}</ymax></bndbox></object>'
+                               for a in coco['annotations'] if a['image_id'] == img['id']
+                               for x, y, w, h in [a['bbox']])
+                (prefix / 'Annotations' / f'{ids[-1]}.xml').write_text(
+                    f"<annotation><folder>{split}</folder><size><width>{img['width']}</width><height>"
+                    f"{img['height']}</height><depth>3</depth></size>{objs}</annotation>")
+            (out / f'{split}.txt').write_text('\n'.join(ids) + '\n')
+            sets[split] = (f"dict(type='WIDERFaceDataset', ann_file={str(out / f'{split}.txt')!r}, "
+                           f"img_prefix={str(prefix) + '/'!r})")
+    num_classes, metric = (1, 'mAP') if fmt == 'wider_face' else (3, 'bbox')
+    return (f"data = dict(samples_per_gpu=2, workers_per_gpu=0, train=dict(_delete_=True, **{sets['train']}, "
+            f"pipeline=train_pipeline), val=dict(_delete_=True, **{sets['val']}, pipeline=test_pipeline), "
+            f"test=dict(_delete_=True, **{sets['val']}, pipeline=test_pipeline))\n"
+            f"model['bbox_head']['num_classes'] = {num_classes}\n"
+            f"evaluation = dict(interval=1, metric={metric!r})\n")
+
+
+@pytest.mark.parametrize('fmt,metric', [('lvis_v1', 'bbox_AP'), ('cityscapes', 'bbox_mAP'), ('wider_face', 'mAP')])
+def test_dataset_config_trains_one_epoch(tmp_path, shapes_data, fmt, metric):
+    if fmt == 'lvis_v1':
+        pytest.importorskip('lvis')
+    cfg = write_user_config(tmp_path / f'{fmt}.py', shapes_data, epochs=1,
+                            extra=shapes_in_format(fmt, shapes_data, tmp_path))
+    records, out = train_one_epoch(cfg, tmp_path / 'work')
+    assert 'data check of data' not in out.stdout + out.stderr  # the pre-flight check finds every image
+    assert any(r.get('mode') == 'train' and math.isfinite(r.get('loss', math.nan)) for r in records), records
+    evals = [r for r in records if r.get('mode') == 'val' and metric in r]
+    assert evals and 0 <= evals[-1][metric] <= 1, records
