@@ -7,7 +7,7 @@ item -> config:
   ContrastTransform); lr 'inv' by_epoch=False + warmup 'constant'; LinearMomentumEMAHook -> autoaug_inv
 - RandomCenterCropPad; lr 'CosineRestart'; ExpMomentumEMAHook; auto_scale_lr + --auto-scale-lr -> ccp_restart
 - lr 'cyclic' + momentum 'cyclic' -> cyclic; lr 'OneCycle' -> onecycle
-- lr 'step' with gamma and list steps -> step_gamma
+- Corrupt; lr 'step' with gamma and list steps; EMAHook -> corrupt_step_ema
 - Albu (bbox_params, keymap), CutOut; lr 'poly' + warmup by ratio; GradientCumulativeOptimizerHook -> albu_poly_accum
 - ClassBalancedDataset; lr 'FlatCosineAnnealing'; workflow [('train', 1), ('val', 1)]; EarlyStoppingHook on the
   val loss -> balanced_flatcos_val (the val step's losses are checked in the log)
@@ -60,8 +60,9 @@ CONFIGS = {
                "step_ratio_up=0.4)\nmomentum_config = dict(policy='cyclic', target_ratio=(0.85 / 0.95, 1), "
                "cyclic_times=1, step_ratio_up=0.4)\n", []),
     'onecycle': ("lr_config = dict(_delete_=True, policy='OneCycle', max_lr=0.01, pct_start=0.3)\n", []),
-    'step_gamma': ("lr_config = dict(_delete_=True, policy='step', step=[1, 2], gamma=0.5, warmup='linear', "
-                   "warmup_iters=2)\n", []),
+    'corrupt_step_ema': (pipe("dict(type='Corrupt', corruption='gaussian_noise', severity=1)")
+                         + "lr_config = dict(_delete_=True, policy='step', step=[1, 2], gamma=0.5, warmup='linear', "
+                         "warmup_iters=2)\ncustom_hooks = [dict(type='EMAHook', momentum=0.001, priority=49)]\n", []),
     'albu_poly_accum': (pipe("dict(type='Albu', transforms=[dict(type='RandomBrightnessContrast', p=1.0), "
                              "dict(type='Affine', translate_percent=0.05, scale=(0.9, 1.1), p=1.0)], "
                              "bbox_params=dict(type='BboxParams', format='pascal_voc', label_fields=['gt_labels'], "
@@ -86,6 +87,8 @@ CONFIGS = {
 def test_recipe_config_trains_one_epoch(tmp_path, shapes_data, name):
     if name == 'albu_poly_accum':
         pytest.importorskip('albumentations')
+    if name == 'corrupt_step_ema':
+        pytest.importorskip('imagecorruptions')
     extra, args = CONFIGS[name]
     cfg = write_user_config(tmp_path / f'{name}.py', shapes_data, epochs=1,
                             extra=f'img_norm_cfg = {NORM}\n' + extra)
