@@ -338,9 +338,9 @@ def distributed_part(work_dir, iters, gpus, timeout):
     return rows
 
 
-def onnx_part(work_dir, device, shape):
+def onnx_part(work_dir, device, shape, optimize=True):
     """Export VFNet-R50 (random weights, score_thr 0.005 so detections exist) at ``shape`` and compare
-    onnxruntime's detections with PyTorch's on one random image."""
+    onnxruntime's detections with PyTorch's on one random image (``optimize``: as :func:`export_onnx`)."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -357,7 +357,7 @@ def onnx_part(work_dir, device, shape):
     model.eval()
     onnx_file = osp.join(work_dir, 'vfnet_r50.onnx')
     t0 = time.perf_counter()
-    export_onnx(model, onnx_file, shape=shape, logger=lambda *a: None)
+    export_onnx(model, onnx_file, shape=shape, logger=lambda *a: None, optimize=optimize)
     detector = ONNXRuntimeDetector(onnx_file, cfg, providers=providers)
     g = torch.Generator().manual_seed(2)
     img = torch.randn(1, 3, *shape, generator=g)
@@ -425,7 +425,7 @@ def run_check(parts=('pytest', 'training', 'distributed', 'onnx', 'inference'), 
         elif part == 'distributed':
             new = distributed_part(work_dir, 2 if dry_run else 20, 1, timeout=300)
         elif part == 'onnx':
-            new = onnx_part(work_dir, device, (64, 96) if dry_run else (800, 1344))
+            new = onnx_part(work_dir, device, (64, 96) if dry_run else (800, 1344), optimize=not dry_run)
         else:
             raise ValueError(f'gpu_check: unknown part {part!r}; known: pytest, training, inference, '
                              'distributed, onnx')

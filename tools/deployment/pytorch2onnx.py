@@ -46,6 +46,8 @@ def parse_args(argv=None):
                         'checkpoint here)')
     p.add_argument('--verify', action='store_true', help='compare onnxruntime with PyTorch on --test-img')
     p.add_argument('--simplify', action='store_true', help='run onnx-simplifier on the result (needs onnxsim)')
+    p.add_argument('--no-optimize', action='store_true',
+                   help="skip onnxscript's graph optimizer (a faster export of a larger graph, same detections)")
     p.add_argument('--shape', type=int, nargs='+', default=[800, 1216],
                    help='padded input H W (one value: square) to trace with (the static size without '
                         '--dynamic-export)')
@@ -117,7 +119,7 @@ def main(argv=None):
                                  f'but a static graph of --shape {args.shape[0]} {args.shape[1]} takes only that '
                                  f'size; pass --shape {got[0]} {got[1]} or --dynamic-export')
         export_onnx(model, args.output_file, tuple(args.shape), args.dynamic_export, args.opset, args.dcn_mode,
-                    args.simplify)
+                    args.simplify, optimize=not args.no_optimize)
         if args.show:
             import onnx
             graph = onnx.load(args.output_file)
