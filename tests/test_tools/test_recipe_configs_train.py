@@ -11,7 +11,7 @@ item -> config:
 - Albu (bbox_params, keymap), CutOut; lr 'poly' + warmup by ratio; GradientCumulativeOptimizerHook -> albu_poly_accum
 - ClassBalancedDataset; lr 'FlatCosineAnnealing'; workflow [('train', 1), ('val', 1)]; EarlyStoppingHook on the
   val loss -> balanced_flatcos_val (the val step's losses are checked in the log)
-- LVISV1Dataset, CityscapesDataset, WIDERFaceDataset: the shapes data written in their formats ->
+- LVISV1Dataset, LVISV05Dataset, CityscapesDataset, WIDERFaceDataset: the shapes data written in their formats ->
   test_dataset_config_trains_one_epoch
 """
 import glob
@@ -117,15 +117,18 @@ def shapes_in_format(fmt, data_root, out):
     splits = {s: json.load(open(osp.join(data_root, 'annotations', f'instances_{s}.json'))) for s in ('train', 'val')}
     sets = {}
     for split, coco in splits.items():
-        if fmt == 'lvis_v1':
+        if fmt.startswith('lvis'):  # v1 names the file by coco_url, v0.5 by file_name
+            v1 = fmt == 'lvis_v1'
             for img in coco['images']:
-                img.update(coco_url=f'http://images.cocodataset.org/{split}/{img.pop("file_name")}',
-                           neg_category_ids=[], not_exhaustive_category_ids=[])
+                img.update(neg_category_ids=[], not_exhaustive_category_ids=[])
+                if v1:
+                    img['coco_url'] = f'http://images.cocodataset.org/{split}/{img.pop("file_name")}'
             for cat, freq in zip(coco['categories'], 'rcf'):
                 cat['frequency'] = freq
-            path = out / f'lvis_v1_{split}.json'
+            path = out / f'{fmt}_{split}.json'
             path.write_text(json.dumps(coco))
-            sets[split] = f"dict(type='LVISV1Dataset', classes=classes, ann_file={str(path)!r}, img_prefix={data_root + '/'!r})"
+            sets[split] = (f"dict(type={'LVISV1Dataset' if v1 else 'LVISV05Dataset'!r}, classes=classes, "
+                           f"ann_file={str(path)!r}, img_prefix={data_root + '/' + ('' if v1 else split + '/')!r})")
         elif fmt == 'cityscapes':
             for cat, name in zip(coco['categories'], ('person', 'rider', 'car')):
                 cat['name'] = name
@@ -158,9 +161,10 @@ def shapes_in_format(fmt, data_root, out):
             f"evaluation = dict(interval=1, metric={metric!r})\n")
 
 
-@pytest.mark.parametrize('fmt,metric', [('lvis_v1', 'bbox_AP'), ('cityscapes', 'bbox_mAP'), ('wider_face', 'mAP')])
+@pytest.mark.parametrize('fmt,metric', [('lvis_v1', 'bbox_AP'), ('lvis_v0.5', 'bbox_AP'), ('cityscapes', 'bbox_mAP'),
+                                        ('wider_face', 'mAP')])
 def test_dataset_config_trains_one_epoch(tmp_path, shapes_data, fmt, metric):
-    if fmt == 'lvis_v1':
+    if fmt.startswith('lvis'):
         pytest.importorskip('lvis')
     cfg = write_user_config(tmp_path / f'{fmt}.py', shapes_data, epochs=1,
                             extra=shapes_in_format(fmt, shapes_data, tmp_path))
