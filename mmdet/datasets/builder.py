@@ -109,7 +109,7 @@ def val_workflow_cfg(train_cfg, val_cfg):
     if train_cfg.get('type') in _SAMPLING_WRAPPERS:
         return val_workflow_cfg(inner, val_cfg)
     out = copy.deepcopy(train_cfg)
-    out[key] = val_workflow_cfg(inner, val_cfg)
+    out[key] = [val_workflow_cfg(inner, val_cfg)] if key == 'datasets' else val_workflow_cfg(inner, val_cfg)
     return out
 
 

@@ -217,5 +217,12 @@ def test_val_workflow_cfg_keeps_transforming_wrappers_and_drops_sampling_ones():
     mix = dict(type='MultiImageMixDataset', pipeline=[dict(type='Mosaic', img_scale=(64, 64))],
                dataset=dict(plain, pipeline=train_pipe))
     assert val_workflow_cfg(mix, val) == dict(mix, dataset=want)
+
+    class ListMixForTest:  # a transforming wrapper over a list keeps the list
+        WRAPS = 'datasets'
+    if 'ListMixForTest' not in DATASETS.module_dict:
+        DATASETS.register_module(module=ListMixForTest)
+    list_mix = dict(type='ListMixForTest', datasets=[plain, dict(plain, pipeline=[])])
+    assert val_workflow_cfg(list_mix, val) == dict(list_mix, datasets=[want])
     with pytest.raises(KeyError, match=r"data.train \(CocoDataset\) has no 'pipeline'"):
         val_workflow_cfg(dict(type='CocoDataset', ann_file='x.json'), val)
