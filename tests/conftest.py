@@ -8,6 +8,18 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+# Under pytest-xdist (`-n 2`, the README's command) each worker computes on one thread: two workers with
+# OpenMP's default of one thread per core would spin against each other. Set before torch is imported by
+# any test module, so the subprocesses the tests start (which copy os.environ) inherit it too; an explicit
+# OMP_NUM_THREADS is kept.
+if os.environ.get('PYTEST_XDIST_WORKER') and not os.environ.get('OMP_NUM_THREADS'):
+    os.environ['OMP_NUM_THREADS'] = '1'
+
+
+def pytest_configure(config):
+    if os.environ.get('PYTEST_XDIST_WORKER') and 'torch' in sys.modules:
+        sys.modules['torch'].set_num_threads(int(os.environ['OMP_NUM_THREADS']))
+
 
 @pytest.fixture(scope='session')
 def shapes_data(tmp_path_factory):
