@@ -25,8 +25,34 @@ def take_deprecated_option(parser, args, old, new):
         setattr(args, new, getattr(args, old))
 
 
+def _raised_at(exc):
+    """``'path:line in function'`` of the innermost frame of ``exc``'s traceback (path relative to the
+    working directory when under it), or ``''`` without a traceback."""
+    import os
+    import traceback
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ''
+    last = frames[-1]
+    path = last.filename
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    if not rel.startswith('..'):
+        path = rel
+    return f'{path}:{last.lineno} in {last.name}'
+
+
+def debug_requested():
+    """Whether ``MMDET_DEBUG`` is set to something other than ``''``/``0``: the tools then let errors
+    propagate with their full traceback."""
+    import os
+    return os.environ.get('MMDET_DEBUG', '') not in ('', '0')
+
+
 def main_guard(main):
     """Run ``main``; a user error ends the program with one line naming the culprit and exit code 1.
+    The generic built-in errors (``KeyError``, ``TypeError``, ``FileNotFoundError``), which may come from
+    the user's own code as well as from a config, also name the file, line and function that raised them.
+    With ``MMDET_DEBUG=1`` in the environment every error keeps its full traceback.
     A distributed process group the run opened is closed on the way out, whatever the outcome."""
     @functools.wraps(main)
     def wrapper(*args, **kwargs):
@@ -34,8 +60,14 @@ def main_guard(main):
         try:
             return main(*args, **kwargs)
         except user_errors() as e:
+            if debug_requested():
+                raise
             msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-            sys.stderr.write(f'error: {type(e).__name__}: {msg}\n')
+            where = ''
+            if type(e) in (KeyError, TypeError, FileNotFoundError):
+                at = _raised_at(e)
+                where = f' (raised at {at}; MMDET_DEBUG=1 shows the traceback)' if at else ''
+            sys.stderr.write(f'error: {type(e).__name__}: {msg}{where}\n')
             sys.exit(1)
         finally:
             close_dist()
