@@ -239,14 +239,17 @@ def _read_coco(ann_file, report, file_name_of):
         report.add('bad_annotation_file', 'not in COCO format: want an object with "images", "annotations" and '
                    '"categories" lists', ann_file=ann_file)
         return None
-    def file_name(im):  # as the dataset class names it (LVIS v1: from coco_url); None when it cannot
+    def image(im):  # file_name as the dataset class names it (LVIS v1: from coco_url); None and why when it cannot
+        out = dict(id=im.get('id'), width=im.get('width'), height=im.get('height'), file_name=None)
         try:
-            return file_name_of(im, ann_file)
-        except (KeyError, AnnotationError):
-            return None
+            out['file_name'] = file_name_of(im, ann_file)
+        except KeyError as e:
+            out['no_name_why'] = f'the image record has no {e.args[0]!r}'
+        except AnnotationError as e:
+            out['no_name_why'] = str(e)
+        return out
 
-    images = [dict(id=im.get('id'), file_name=file_name(im), width=im.get('width'), height=im.get('height'))
-              for im in data['images'] if isinstance(im, dict)]
+    images = [image(im) for im in data['images'] if isinstance(im, dict)]
     categories = {c['id']: c['name'] for c in data['categories'] if isinstance(c, dict) and 'id' in c}
     anns = [dict(id=a.get('id'), image_id=a.get('image_id'), category=a.get('category_id'), bbox=a.get('bbox'),
                  crowd=bool(a.get('iscrowd', 0)), ignore=bool(a.get('ignore', False)))
@@ -422,7 +425,8 @@ def _check_images(report, ann_file, images, img_prefix, decode, workers):
     def probe(i):
         im = images[i]
         if not isinstance(im['file_name'], str):
-            return i, 'missing_image', f"no file name ({im['file_name']!r})", None
+            why = im.get('no_name_why', f"file name {im['file_name']!r}")
+            return i, 'missing_image', f'no file name: {why}', None
         path = osp.join(img_prefix, im['file_name']) if img_prefix else im['file_name']
         if not osp.isfile(path):
             return i, 'missing_image', f'image file not found: {path}', None

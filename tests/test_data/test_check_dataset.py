@@ -263,3 +263,23 @@ def test_train_stops_on_5568_with_the_check_s_explanation(shapes_data, tmp_path)
     last = out.stderr.strip().splitlines()[-1]
     assert 'data.train cannot train' in last and "['ELLIPSE', 'RECTANGLE', 'TRIANGLE']" in last, last
     assert 'need at least one array' not in out.stderr
+
+
+def test_lvis_v1_image_without_coco_url_is_reported_with_the_reason(tmp_path):
+    """LVIS v1 names an image's file by its coco_url: a record without one is a missing image, and the
+    finding says why (not just that the name is None)."""
+    images = [dict(id=1, width=64, height=48, coco_url='http://images.cocodataset.org/val2017/000000000001.jpg'),
+              dict(id=2, width=64, height=48)]
+    anns = [dict(id=1, image_id=1, category_id=1, bbox=[4, 4, 20, 20], area=400),
+            dict(id=2, image_id=2, category_id=1, bbox=[4, 4, 20, 20], area=400)]
+    ann_file = tmp_path / 'lvis_v1_val.json'
+    ann_file.write_text(json.dumps(dict(images=images, annotations=anns,
+                                        categories=[dict(id=1, name='acorn', frequency='r')])))
+    (tmp_path / 'val2017').mkdir()
+    import cv2
+    cv2.imwrite(str(tmp_path / 'val2017' / '000000000001.jpg'), np.zeros((48, 64, 3), np.uint8))
+    report = check_dataset_cfg(dict(type='LVISV1Dataset', ann_file=str(ann_file), img_prefix=str(tmp_path) + '/',
+                                    classes=('acorn',), pipeline=[]))
+    missing = [f for f in report.findings if f['kind'] == 'missing_image']
+    assert len(missing) == 1 and missing[0]['image_id'] == 2
+    assert "image 2 has no 'coco_url'" in missing[0]['message'] and 'None' not in missing[0]['message']
