@@ -69,10 +69,15 @@ class CustomDataset(Dataset):
     CLASSES = None
 
     def __init__(self, ann_file, pipeline, classes=None, data_root=None, img_prefix='', seg_prefix=None,
-                 proposal_file=None, test_mode=False, filter_empty_gt=True, min_size=None,
-                 skip_bad_images=False):
+                 seg_suffix='.png', proposal_file=None, test_mode=False, filter_empty_gt=True, file_client_args=None,
+                 min_size=None, skip_bad_images=False):
         self.ann_file, self.data_root = ann_file, data_root
-        self.img_prefix, self.seg_prefix = img_prefix, seg_prefix  # seg_prefix is accepted and ignored
+        # seg_prefix / seg_suffix are accepted for 2.x configs and ignored (no segmentation maps)
+        self.img_prefix, self.seg_prefix, self.seg_suffix = img_prefix, seg_prefix, seg_suffix
+        backend = (file_client_args or {}).get('backend', 'disk')
+        if backend != 'disk':
+            raise ValueError(f"{type(self).__name__}: file_client backend {backend!r} is not supported (only 'disk')")
+        self.file_client_args = dict(file_client_args or dict(backend='disk'))
         self.test_mode, self.filter_empty_gt, self.min_size = test_mode, filter_empty_gt, min_size
         self.skip_bad_images = skip_bad_images
         if proposal_file is not None:
@@ -196,11 +201,19 @@ class CustomDataset(Dataset):
         return int(np.random.choice(pool))
 
     def __getitem__(self, idx):
+        if self.test_mode:  # results must stay aligned with the images: no substitute
+            data = self.prepare_test_img(idx)
+            if data is None:
+                raise RuntimeError(
+                    f"{type(self).__name__}: the test pipeline dropped image {idx} "
+                    f"({self.data_infos[idx].get('filename')}); a test pipeline must not contain a step that "
+                    f"returns None (RandomCrop, FilterAnnotations(keep_empty=True), Albu's skip_img_without_anno)")
+            return data
         for _ in range(100):
             try:
-                data = self.prepare_test_img(idx) if self.test_mode else self.prepare_train_img(idx)
+                data = self.prepare_train_img(idx)
             except ImageReadError as e:
-                if not self.skip_bad_images or self.test_mode:
+                if not self.skip_bad_images:
                     raise
                 warnings.warn(f'skipping unreadable image: {e}')
                 data = None

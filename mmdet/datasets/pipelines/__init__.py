@@ -3,12 +3,13 @@ from .augment import CutOut, RandomCrop
 from .auto_augment import (AutoAugment, BrightnessTransform, ColorTransform, ContrastTransform, EqualizeTransform,
                            Rotate, Shear, Translate)
 from .compose import PIPELINES, Compose
+from .filtering import FilterAnnotations
 from .formatting import (Collect, DefaultFormatBundle, ImageToTensor, ToDataContainer, ToTensor, Transpose,
                          WrapFieldsToLists, to_tensor)
 from .geometric import Expand, MinIoURandomCrop, RandomAffine, RandomCenterCropPad
 from .loading import (ImageReadError, LoadAnnotations, LoadImageFromFile, LoadImageFromWebcam,
                       LoadMultiChannelImageFromFiles, imread)
-from .mix import MixUp, Mosaic, YOLOXHSVRandomAug
+from .mix import CopyPaste, MixUp, Mosaic, YOLOXHSVRandomAug
 from .photometric import Corrupt, PhotoMetricDistortion
 from .test_time_aug import MultiScaleFlipAug
 from .transforms import Normalize, Pad, RandomFlip, Resize
@@ -17,6 +18,7 @@ __all__ = ['PIPELINES', 'Compose', 'LoadImageFromFile', 'LoadImageFromWebcam', '
            'LoadAnnotations', 'ImageReadError', 'imread', 'Resize', 'RandomFlip', 'Normalize', 'Pad',
            'DefaultFormatBundle', 'ImageToTensor', 'ToTensor', 'Collect', 'ToDataContainer', 'Transpose',
            'WrapFieldsToLists', 'MultiScaleFlipAug', 'to_tensor', 'RandomCrop', 'CutOut', 'Albu', 'Expand',
-           'MinIoURandomCrop', 'RandomAffine', 'RandomCenterCropPad', 'MixUp', 'Mosaic', 'YOLOXHSVRandomAug',
+           'MinIoURandomCrop', 'RandomAffine', 'RandomCenterCropPad', 'MixUp', 'Mosaic', 'CopyPaste',
+           'YOLOXHSVRandomAug',
            'PhotoMetricDistortion', 'Corrupt', 'AutoAugment', 'Shear', 'Rotate', 'Translate', 'ColorTransform',
-           'EqualizeTransform', 'BrightnessTransform', 'ContrastTransform']
+           'EqualizeTransform', 'BrightnessTransform', 'ContrastTransform', 'FilterAnnotations']

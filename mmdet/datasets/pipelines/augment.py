@@ -18,11 +18,12 @@ class RandomCrop:
     ``relative_range`` fractions drawn in [crop_size, 1].  Boxes are shifted and
     clipped; boxes left without area are dropped with their labels.  A crop
     that loses every gt box returns None so the dataset draws another sample
-    (unless ``allow_negative_crop``).
+    (unless ``allow_negative_crop``).  ``recompute_bbox`` (2.17+) recomputes boxes from instance masks in
+    2.x; it is accepted for 2.x configs and has no effect here (no masks).
     """
 
-    def __init__(self, crop_size, crop_type='absolute', allow_negative_crop=False, bbox_clip_border=True,
-                 crop_p=1.0):
+    def __init__(self, crop_size, crop_type='absolute', allow_negative_crop=False, recompute_bbox=False,
+                 bbox_clip_border=True, crop_p=1.0):
         name = type(self).__name__
         if crop_type not in ('absolute', 'absolute_range', 'relative', 'relative_range'):
             raise InvalidArgumentError(
@@ -42,7 +43,8 @@ class RandomCrop:
         check_probability(name, 'crop_p', crop_p)
         check_bool(name, 'allow_negative_crop', allow_negative_crop)
         check_bool(name, 'bbox_clip_border', bbox_clip_border)
-        self.crop_size, self.crop_type = crop_size, crop_type
+        check_bool(name, 'recompute_bbox', recompute_bbox)
+        self.crop_size, self.crop_type, self.recompute_bbox = crop_size, crop_type, recompute_bbox
         self.allow_negative_crop, self.bbox_clip_border, self.crop_p = allow_negative_crop, bbox_clip_border, crop_p
 
     def _crop_size(self, h, w):

@@ -3,6 +3,7 @@ import numpy as np
 import torch
 
 from mmdet.parallel import DataContainer
+from mmdet.utils.errors import InvalidArgumentError
 
 from .compose import PIPELINES
 
@@ -105,7 +106,25 @@ class DefaultFormatBundle:
     :class:`~mmdet.parallel.DataContainer` (batches are padded to the largest image); ``proposals``,
     ``gt_bboxes``, ``gt_bboxes_ignore``, ``gt_labels`` -> tensors in (non-stacked) DataContainers;
     ``gt_masks`` -> a ``cpu_only`` DataContainer.  Fills ``pad_shape``, ``scale_factor`` and
-    ``img_norm_cfg`` when the pipeline did not set them."""
+    ``img_norm_cfg`` when the pipeline did not set them.
+
+    Args (2.19+ / 2.20+):
+        img_to_float (bool): cast the image to float32 (always so for non-uint8 images); ``False`` keeps a
+            uint8 image uint8.
+        pad_val (dict): ``dict(img=0, masks=0, seg=255)``: ``img`` is the value batches are padded with
+            (YOLOX pads with 114); the others are accepted for 2.x configs.
+    """
+
+    def __init__(self, img_to_float=True, pad_val=None):
+        name = type(self).__name__
+        if not isinstance(img_to_float, bool):
+            raise InvalidArgumentError(f'{name} img_to_float must be a bool, got {img_to_float!r}')
+        pad_val = dict(img=0, masks=0, seg=255) if pad_val is None else pad_val
+        if not isinstance(pad_val, dict) or set(pad_val) - {'img', 'masks', 'seg'} \
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pad_val.values()):
+            raise InvalidArgumentError(f"{name} pad_val must be a dict of numbers with keys among 'img', "
+                                       f"'masks' and 'seg', got {pad_val!r}")
+        self.img_to_float, self.pad_val = img_to_float, dict(dict(img=0, masks=0, seg=255), **pad_val)
 
     def __call__(self, results):
         if 'img' in results:
@@ -115,7 +134,10 @@ class DefaultFormatBundle:
             num_channels = 1 if img.ndim < 3 else img.shape[2]
             results.setdefault('img_norm_cfg', dict(mean=np.zeros(num_channels, np.float32),
                                                     std=np.ones(num_channels, np.float32), to_rgb=False))
-            results['img'] = DataContainer(torch.from_numpy(hwc_to_chw(img)).float(), stack=True)
+            tensor = torch.from_numpy(hwc_to_chw(img))
+            if self.img_to_float or img.dtype != np.uint8:
+                tensor = tensor.float()
+            results['img'] = DataContainer(tensor, stack=True, padding_value=self.pad_val['img'])
         for key in ('proposals', 'gt_bboxes', 'gt_bboxes_ignore', 'gt_labels'):
             if key in results:
                 results[key] = DataContainer(to_tensor(results[key]))
@@ -124,7 +146,7 @@ class DefaultFormatBundle:
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}()'
+        return f'{type(self).__name__}(img_to_float={self.img_to_float}, pad_val={self.pad_val})'
 
 
 @PIPELINES.register_module()

@@ -4,6 +4,8 @@ import warnings
 import cv2
 import numpy as np
 
+from mmdet.utils.errors import InvalidArgumentError
+
 from .compose import PIPELINES
 
 
@@ -68,10 +70,20 @@ def check_image_size(img, img_info, filename):
 
 @PIPELINES.register_module()
 class LoadImageFromFile:
-    """Read ``img_prefix/img_info.filename`` (BGR, HWC, uint8 unless ``to_float32``)."""
+    """Read ``img_prefix/img_info.filename``: HWC, uint8 unless ``to_float32``, channels in
+    ``channel_order`` (``'bgr'``, OpenCV's and 2.x's default, or ``'rgb'``, 2.23+).
 
-    def __init__(self, to_float32=False, color_type='color', file_client_args=None):
-        self.to_float32, self.color_type = to_float32, color_type
+    ``file_client_args`` is accepted for config compatibility: local files only (``backend='disk'``).
+    """
+
+    def __init__(self, to_float32=False, color_type='color', channel_order='bgr', file_client_args=None):
+        name = type(self).__name__
+        if channel_order not in ('bgr', 'rgb'):
+            raise InvalidArgumentError(f"{name} channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+        backend = (file_client_args or {}).get('backend', 'disk')
+        if backend != 'disk':
+            raise InvalidArgumentError(f"{name}: file_client backend {backend!r} is not supported (only 'disk')")
+        self.to_float32, self.color_type, self.channel_order = to_float32, color_type, channel_order
 
     def __call__(self, results):
         prefix = results.get('img_prefix')
@@ -79,6 +91,8 @@ class LoadImageFromFile:
         filename = osp.join(prefix, name) if prefix is not None else name
         img = imread(filename, self.color_type)
         check_image_size(img, results['img_info'], filename)
+        if self.channel_order == 'rgb' and img.ndim == 3 and img.shape[2] == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         if self.to_float32:
             img = img.astype(np.float32)
         results.update(filename=filename, ori_filename=name, img=img, img_shape=img.shape, ori_shape=img.shape,
@@ -86,7 +100,8 @@ class LoadImageFromFile:
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(to_float32={self.to_float32}, color_type={self.color_type!r})'
+        return (f'{type(self).__name__}(to_float32={self.to_float32}, color_type={self.color_type!r}, '
+                f'channel_order={self.channel_order!r})')
 
 
 @PIPELINES.register_module()
@@ -153,13 +168,20 @@ class LoadMultiChannelImageFromFiles:
 
 @PIPELINES.register_module()
 class LoadAnnotations:
-    """Move ``ann_info`` boxes/labels into ``gt_bboxes``/``gt_labels``/``gt_bboxes_ignore``."""
+    """Move ``ann_info`` boxes/labels into ``gt_bboxes``/``gt_labels``/``gt_bboxes_ignore``.
+
+    ``denorm_bbox=True`` (2.21+, OpenImages): the annotation's boxes are in [0, 1] and are scaled by the
+    loaded image's width and height (``gt_bboxes`` only, as 2.x).  The mask/segmentation arguments are
+    accepted for 2.x configs and must stay off (box detection only).
+    """
 
     def __init__(self, with_bbox=True, with_label=True, with_mask=False, with_seg=False, poly2mask=True,
-                 file_client_args=None):
+                 denorm_bbox=False, file_client_args=None):
         if with_mask or with_seg:
             raise ValueError('LoadAnnotations: masks and segmentation maps are not supported (box detection only)')
-        self.with_bbox, self.with_label = with_bbox, with_label
+        if not isinstance(denorm_bbox, bool):
+            raise InvalidArgumentError(f'LoadAnnotations denorm_bbox must be a bool, got {denorm_bbox!r}')
+        self.with_bbox, self.with_label, self.denorm_bbox = with_bbox, with_label, denorm_bbox
 
     def __call__(self, results):
         ann = results['ann_info']
@@ -171,6 +193,11 @@ class LoadAnnotations:
                 results['gt_bboxes_ignore'] = np.asarray(ignore, dtype=np.float32).reshape(-1, 4).copy()
                 results['bbox_fields'].append('gt_bboxes_ignore')
             results['bbox_fields'].append('gt_bboxes')
+            if self.denorm_bbox and len(results['gt_bboxes']):
+                if 'img_shape' not in results:
+                    raise KeyError('LoadAnnotations(denorm_bbox=True) needs the image loaded first (img_shape)')
+                h, w = results['img_shape'][:2]
+                results['gt_bboxes'] *= np.array([w, h, w, h], dtype=np.float32)
         if self.with_label:
             results['gt_labels'] = np.asarray(ann['labels'], dtype=np.int64).copy()
         return results

@@ -78,8 +78,8 @@ def check_single_img(owner, results):
 
 @PIPELINES.register_module()
 class PhotoMetricDistortion:
-    """Random photometric distortion of a float32 BGR image (SSD's), each step applied with
-    probability 0.5, in this order:
+    """Random photometric distortion of a BGR image (SSD's; cast to float32 first if it is not, as
+    2.19+), each step applied with probability 0.5, in this order:
 
     1. brightness: add a uniform delta in ``[-brightness_delta, brightness_delta]``;
     2. contrast (half the time here, else at step 7): multiply by a factor in ``contrast_range``;
@@ -119,9 +119,8 @@ class PhotoMetricDistortion:
         name = type(self).__name__
         check_single_img(name, results)
         img = results['img']
-        if img.dtype != np.float32:
-            raise InvalidArgumentError(
-                f'{name} needs a float32 image, got {img.dtype}: set to_float32=True in LoadImageFromFile')
+        if img.dtype != np.float32:  # as 2.19+: 2.28's SSD configs load uint8 images
+            img = img.astype(np.float32)
         if np.random.randint(2):
             img += np.random.uniform(-self.brightness_delta, self.brightness_delta)
         contrast_first = np.random.randint(2) == 1

@@ -83,7 +83,10 @@ class Resize:
     One scale: fixed.  Two with ``multiscale_mode='range'``: long and short
     edge drawn uniformly between them; several with ``'value'``: one of them.  With
     ``ratio_range`` the single scale is multiplied by a uniform ratio.  A
-    ``scale`` already in ``results`` (set by MultiScaleFlipAug) wins.
+    ``scale`` already in ``results`` (set by MultiScaleFlipAug) wins; a ``scale_factor`` alone
+    (set by a caller) is applied as it is.  A second Resize in a pipeline (after an earlier one set
+    both) needs ``override=True``: it then draws its own scale from its ``img_scale`` (2.x's DETR-style
+    AutoAugment policies: Resize, RandomCrop, Resize(override=True)); without it, an error.
     """
 
     def __init__(self, img_scale=None, multiscale_mode='range', ratio_range=None, keep_ratio=True,
@@ -142,15 +145,23 @@ class Resize:
         return self.img_scale[np.random.randint(len(self.img_scale))]
 
     def __call__(self, results):
+        name = type(self).__name__
+        if 'scale' in results and self.override:  # a later Resize of the pipeline draws its own scale
+            results.pop('scale')
+            results.pop('scale_factor', None)
+        elif 'scale' in results and 'scale_factor' in results:
+            raise InvalidArgumentError(
+                f'{name}: the results already have a scale and a scale_factor (an earlier Resize ran); '
+                f'a second Resize in a pipeline needs override=True, as in 2.x')
         if 'scale' not in results:
-            if 'scale_factor' in results and not self.override:
+            if 'scale_factor' in results:
                 h, w = results['img'].shape[:2]
                 sf = results['scale_factor']
                 sf = sf if np.isscalar(sf) else sf[0]
                 results['scale'] = (int(w * sf), int(h * sf))
             else:
                 if self.img_scale is None:
-                    raise InvalidArgumentError(f'{type(self).__name__} needs img_scale (or a scale set by '
+                    raise InvalidArgumentError(f'{name} needs img_scale (or a scale set by '
                                                f'MultiScaleFlipAug), got img_scale=None')
                 results['scale'] = self._random_scale()
         scale = results['scale']
@@ -309,47 +320,83 @@ class Normalize:
 
 @PIPELINES.register_module()
 class Pad:
-    """Pad bottom/right to ``size`` (h, w) or to multiples of ``size_divisor``."""
+    """Pad the image bottom/right: to ``size`` (h, w), to multiples of ``size_divisor``, or to a square
+    of its longer side (``pad_to_square=True``, YOLOX).  Exactly one of the three.
 
-    def __init__(self, size=None, size_divisor=None, pad_val=0):
+    ``pad_val``: the fill of the image, a number or one per channel (``(114, 114, 114)``), or 2.x's
+    dict form ``dict(img=..., masks=..., seg=...)`` of which the ``img`` value is used (this toolbox has
+    no masks or segmentation maps).  As mmcv 1.x, an image already larger than ``size`` along an axis is
+    not padded (nor cropped) along it.  Sets ``pad_shape``, ``pad_fixed_size`` and ``pad_size_divisor``.
+    """
+
+    def __init__(self, size=None, size_divisor=None, pad_to_square=False, pad_val=0):
         name = type(self).__name__
-        if (size is None) == (size_divisor is None):
+        check_bool(name, 'pad_to_square', pad_to_square)
+        given = [k for k, v in (('size', size), ('size_divisor', size_divisor)) if v is not None]
+        if pad_to_square and given:
+            raise InvalidArgumentError(f'{name} pad_to_square=True takes no {given[0]}, got {given[0]}='
+                                       f'{size if given[0] == "size" else size_divisor!r}')
+        if not pad_to_square and len(given) != 1:
             raise InvalidArgumentError(
-                f'{name} needs exactly one of size and size_divisor, got size={size!r} and '
+                f'{name} needs exactly one of size, size_divisor and pad_to_square=True, got size={size!r} and '
                 f'size_divisor={size_divisor!r}')
         if size is not None and not is_pair(size, lambda x: is_int(x) and x > 0):
             raise InvalidArgumentError(f'{name} size must be (h, w), two positive ints, got {size!r}')
         if size_divisor is not None and not (is_int(size_divisor) and size_divisor > 0):
             raise InvalidArgumentError(f'{name} size_divisor must be a positive int, got {size_divisor!r}')
-        if not is_number(pad_val):
-            raise InvalidArgumentError(f'{name} pad_val must be a number, got {pad_val!r}')
-        self.size, self.size_divisor, self.pad_val = size, size_divisor, pad_val
+        img_val = pad_val
+        if isinstance(pad_val, dict):
+            unknown = sorted(set(pad_val) - {'img', 'masks', 'seg'})
+            if unknown:
+                raise InvalidArgumentError(f"{name} pad_val keys are 'img', 'masks' and 'seg', got {unknown}")
+            img_val = pad_val.get('img', 0)
+        if isinstance(img_val, (tuple, list)):
+            if not img_val or not all(is_number(v) for v in img_val):
+                raise InvalidArgumentError(f'{name} pad_val for the image must be a number or one number per '
+                                           f'channel, got {img_val!r}')
+            img_val = tuple(img_val)
+        elif not is_number(img_val):
+            raise InvalidArgumentError(f'{name} pad_val must be a number, a tuple of one per channel, or '
+                                       f'dict(img=...), got {pad_val!r}')
+        self.size, self.size_divisor, self.pad_to_square = size, size_divisor, pad_to_square
+        self.pad_val, self.img_pad_val = pad_val, img_val
+
+    def _target(self, h, w):
+        if self.pad_to_square:
+            return max(h, w), max(h, w)
+        if self.size is not None:
+            return max(self.size[0], h), max(self.size[1], w)
+        d = self.size_divisor
+        return int(np.ceil(h / d)) * d, int(np.ceil(w / d)) * d
+
+    def _pad(self, img, th, tw):
+        h, w = img.shape[:2]
+        channels = 1 if img.ndim == 2 else img.shape[2]
+        val = self.img_pad_val
+        if isinstance(val, tuple) and len(val) != channels:
+            raise InvalidArgumentError(f'{type(self).__name__} pad_val {val!r} has {len(val)} values for an image '
+                                       f'of {channels} channels')
+        if (th, tw) == (h, w):
+            return img
+        if channels <= 4:
+            fill = val + (0,) * (4 - len(val)) if isinstance(val, tuple) else (val,) * 4
+            padded = cv2.copyMakeBorder(img, 0, th - h, 0, tw - w, cv2.BORDER_CONSTANT, value=fill)
+            return padded.reshape((th, tw) + img.shape[2:])
+        padded = np.empty((th, tw) + img.shape[2:], dtype=img.dtype)
+        padded[...] = np.asarray(val, dtype=img.dtype)
+        padded[:h, :w] = img
+        return padded
 
     def __call__(self, results):
         for key in results.get('img_fields', ['img']):
             img = results[key]
-            h, w = img.shape[:2]
-            if self.size is not None:
-                th, tw = self.size
-            else:
-                d = self.size_divisor
-                th, tw = int(np.ceil(h / d)) * d, int(np.ceil(w / d)) * d
-            if th < h or tw < w:
-                raise InvalidArgumentError(f'{type(self).__name__} size {(th, tw)} is smaller than the image {(h, w)}')
-            if (th, tw) == (h, w):
-                padded = img
-            elif img.ndim == 2 or img.shape[2] <= 4:
-                padded = cv2.copyMakeBorder(img, 0, th - h, 0, tw - w, cv2.BORDER_CONSTANT,
-                                            value=(self.pad_val,) * 4)
-                padded = padded.reshape((th, tw) + img.shape[2:])
-            else:
-                padded = np.full((th, tw) + img.shape[2:], self.pad_val, dtype=img.dtype)
-                padded[:h, :w] = img
-            results[key] = padded
+            th, tw = self._target(*img.shape[:2])
+            results[key] = padded = self._pad(img, th, tw)
         results['pad_shape'] = padded.shape
-        results['pad_fixed_size'] = self.size
+        results['pad_fixed_size'] = padded.shape[:2] if self.pad_to_square else self.size
         results['pad_size_divisor'] = self.size_divisor
         return results
 
     def __repr__(self):
-        return f'{type(self).__name__}(size={self.size}, size_divisor={self.size_divisor}, pad_val={self.pad_val})'
+        return (f'{type(self).__name__}(size={self.size}, size_divisor={self.size_divisor}, '
+                f'pad_to_square={self.pad_to_square}, pad_val={self.pad_val})')
