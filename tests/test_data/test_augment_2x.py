@@ -1,5 +1,5 @@
 """The 2.x augmentations: photometric, geometric (crops, expand, affine), AutoAugment, Albu, Mosaic /
-MixUp and MultiImageMixDataset, and browse_dataset.py on a pipeline of them.
+MixUp / CopyPaste and MultiImageMixDataset, and browse_dataset.py on a pipeline of them.
 
 Box consistency: each test scene has filled rectangles of distinct colours at its gt boxes, one colour
 per label, on a background that encodes its own pixel coordinates (B = x, G = y, R = 7).  After a
@@ -23,7 +23,7 @@ from mmdet.datasets.pipelines.auto_augment import (AutoAugment, BrightnessTransf
                                                    EqualizeTransform, Rotate, Shear, Translate)
 from mmdet.datasets.pipelines.compose import PIPELINES
 from mmdet.datasets.pipelines.geometric import Expand, MinIoURandomCrop, RandomAffine, RandomCenterCropPad
-from mmdet.datasets.pipelines.mix import MixUp, Mosaic, YOLOXHSVRandomAug
+from mmdet.datasets.pipelines.mix import CopyPaste, MixUp, Mosaic, YOLOXHSVRandomAug
 from mmdet.datasets.pipelines.photometric import Corrupt, PhotoMetricDistortion
 from mmdet.utils import InvalidArgumentError
 
@@ -109,7 +109,7 @@ def test_registered_under_2x_names():
                           (geometric, ['Expand', 'MinIoURandomCrop', 'RandomCenterCropPad', 'RandomAffine']),
                           (auto_augment, ['AutoAugment', 'Shear', 'Rotate', 'Translate', 'ColorTransform',
                                           'EqualizeTransform', 'BrightnessTransform', 'ContrastTransform']),
-                          (mix, ['Mosaic', 'MixUp', 'YOLOXHSVRandomAug'])):
+                          (mix, ['Mosaic', 'MixUp', 'CopyPaste', 'YOLOXHSVRandomAug'])):
         for name in names:
             assert PIPELINES.get(name) is getattr(module, name)
     assert DATASETS.get('MultiImageMixDataset') is MultiImageMixDataset
@@ -205,6 +205,22 @@ def test_mixup_boxes_follow_both_images():
     assert MixUp(img_scale=(H, W))(no_boxes)['img'] is no_boxes['img']  # nothing to mix in: unchanged
 
 
+@pytest.mark.parametrize('flip_ratio', [0.0, 1.0])
+def test_mixup_flip_ratio_is_the_flip_probability(flip_ratio):
+    """As since 2.26: flip_ratio=0 never flips the other image, flip_ratio=1 always does (at scale 1 and
+    the sample's size, the other image is placed as it is, or mirrored)."""
+    flipped = TILE_BOXES.copy()
+    flipped[:, [0, 2]] = W - TILE_BOXES[:, [2, 0]]
+    for seed in range(6):
+        np.random.seed(seed)
+        results = mixup_input()
+        ori, other = results['img'].astype(np.float32), results['mix_results'][0]['img']
+        out = MixUp(img_scale=(H, W), ratio_range=(1, 1), pad_val=0, flip_ratio=flip_ratio)(results)
+        np.testing.assert_array_equal(out['gt_bboxes'][3:], flipped if flip_ratio else TILE_BOXES)
+        shown = other[:, ::-1] if flip_ratio else other
+        np.testing.assert_array_equal(out['img'], (0.5 * ori + 0.5 * shown.astype(np.float32)).astype(np.uint8))
+
+
 def test_mosaic_layout_and_filter():
     np.random.seed(0)
     out = Mosaic(img_scale=(48, 72), center_ratio_range=(1.0, 1.0))(mosaic_input())
@@ -223,6 +239,124 @@ def test_mosaic_layout_and_filter():
     assert Mosaic(prob=0.0)(mosaic_input())['img'].shape == (H, W, 3)
     with pytest.raises(InvalidArgumentError, match='MultiImageMixDataset'):
         Mosaic(img_scale=(48, 72))(scene())
+
+
+# ------------------------------------------------------------------------------ CopyPaste (by box)
+# the source's objects (labels 2, 4, 6, 7) cut into the sample's (3, 0, 5, 1) in several ways
+PASTE_BOXES = np.array([[0, 0, 20, 14], [36, 0, 64, 30], [66, 36, 96, 64], [14, 38, 34, 64]], np.float32)
+PASTE_LABELS = np.array([2, 4, 6, 7])
+
+
+def copy_paste_input(src_boxes=PASTE_BOXES, src_labels=PASTE_LABELS, **kwargs):
+    results = scene(**kwargs)
+    results['mix_results'] = [scene(src_boxes, src_labels, **kwargs)]
+    return results
+
+
+def occlusion_rule(out, bbox_thr, mask_thr):
+    """From the output pixels: the sample's labels that the rule keeps, and their visible extents."""
+    kept = {}
+    for box, label in zip(BOXES, LABELS):
+        ys, xs = np.nonzero(colour_mask(out['img'], PALETTE[label], 0))
+        if not len(xs):
+            continue
+        extent = np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1], np.float32)
+        if (np.abs(extent - box) <= bbox_thr).all() or len(xs) > mask_thr:
+            kept[int(label)] = extent
+    return kept
+
+
+def test_copy_paste_boxes_follow_their_objects():
+    pasted_any = dropped_any = 0
+    for seed in range(8):
+        # thresholds 0 and 7: an object is dropped iff < 8 of its pixels are left (it is 16+ px a side),
+        # which is check_boxes' 'visible' rule
+        np.random.seed(seed)
+        out = CopyPaste(bbox_occluded_thr=0, mask_occluded_thr=7)(copy_paste_input())
+        check_boxes(out, LABELS.tolist() + PASTE_LABELS.tolist(), 'visible')
+        # the default thresholds, against the rule computed from the pixels
+        np.random.seed(seed)
+        out = CopyPaste()(copy_paste_input())
+        kept = occlusion_rule(out, 10, 300)
+        n = len(kept)
+        assert out['gt_labels'][:n].tolist() == [v for v in LABELS.tolist() if v in kept]
+        np.testing.assert_array_equal(out['gt_bboxes'][:n], [kept[v] for v in out['gt_labels'][:n].tolist()])
+        pasted = out['gt_labels'][n:]
+        assert set(pasted.tolist()) <= set(PASTE_LABELS.tolist()) and len(pasted) <= 4
+        np.testing.assert_array_equal(out['gt_bboxes'][n:], PASTE_BOXES[np.searchsorted(PASTE_LABELS, pasted)])
+        assert out['img'].dtype == np.uint8 and out['img_shape'] == (H, W, 3)
+        pasted_any += len(pasted) > 0
+        dropped_any += n < 4
+    assert pasted_any >= 4 and dropped_any >= 2
+
+
+@pytest.mark.parametrize('bbox_thr,mask_thr,keep_b', [(10, 300, True), (10, 420, False), (11, 420, True),
+                                                      (10, 419, True)])
+def test_copy_paste_exact_occlusion_rule(bbox_thr, mask_thr, keep_b):
+    """All pasted: A loses its left 20 px (64 px left: dropped); B its top 11 rows (420 px left: kept
+    while that is over mask_occluded_thr or 11 is within bbox_occluded_thr); C keeps only an L of
+    100 px of unchanged extent (kept); D is untouched."""
+    src = np.array([[0, 0, 24, 24], [36, 0, 64, 19], [72, 32, 96, 64]], np.float32)
+    results = copy_paste_input(src, np.array([2, 4, 6]))
+    dst_img, src_img = results['img'].copy(), results['mix_results'][0]['img'].copy()
+    results['gt_bboxes_ignore'] = np.array([[1, 1, 30, 30]], np.float32)
+    out = CopyPaste(bbox_occluded_thr=bbox_thr, mask_occluded_thr=mask_thr, selected=False)(results)
+    boxes = [[40, 19, 60, 40]] * keep_b + [[70, 30, 92, 60], [10, 40, 34, 58]]
+    np.testing.assert_array_equal(out['gt_bboxes'], np.concatenate([np.array(boxes, np.float32), src]))
+    np.testing.assert_array_equal(out['gt_labels'], [0] * keep_b + [5, 1, 2, 4, 6])
+    assert out['gt_bboxes'].dtype == np.float32 and out['gt_labels'].dtype == np.int64
+    covered = np.zeros((H, W), bool)
+    for x1, y1, x2, y2 in src.astype(int):
+        covered[y1:y2, x1:x2] = True
+    np.testing.assert_array_equal(out['img'], np.where(covered[..., None], src_img, dst_img))
+    np.testing.assert_array_equal(out['gt_bboxes_ignore'], [[1, 1, 30, 30]])  # untouched
+
+
+def test_copy_paste_selection_edges_and_errors():
+    # the 2.x draw: randint(0, min(n + 1, max_num_pasted)) objects, chosen without replacement
+    for seed in range(6):
+        np.random.seed(seed)
+        count = np.random.randint(0, min(5, 3))
+        chosen = np.random.choice(4, size=count, replace=False)
+        np.random.seed(seed)
+        results = copy_paste_input()
+        out = CopyPaste(max_num_pasted=3)(results)
+        assert out['gt_labels'][len(out['gt_labels']) - count:].tolist() == PASTE_LABELS[chosen].tolist()
+        if count == 0:
+            np.testing.assert_array_equal(out['gt_bboxes'], BOXES)
+    # an object with no pixel left is dropped (2.x kept this one, near the origin, as (0, 0, 0, 0))
+    results = scene(np.array([[2, 2, 8, 8], [40, 8, 60, 40]], np.float32), np.array([7, 0]))
+    results['mix_results'] = [scene(np.array([[0, 0, 10, 10]], np.float32), np.array([2]))]
+    out = CopyPaste(selected=False)(results)
+    np.testing.assert_array_equal(out['gt_labels'], [0, 2])
+    np.testing.assert_array_equal(out['gt_bboxes'], [[40, 8, 60, 40], [0, 0, 10, 10]])
+    # nothing to paste: unchanged; a float image stays float
+    empty = copy_paste_input(np.zeros((0, 4), np.float32), np.zeros(0, np.int64))
+    assert CopyPaste()(empty)['img'] is empty['img'] and CopyPaste(selected=False)(empty)['img'] is empty['img']
+    floats = CopyPaste(selected=False)(copy_paste_input(dtype=np.float32))
+    assert floats['img'].dtype == np.float32 and len(floats['gt_labels']) > 4
+    for which in (0, 1):
+        masked = copy_paste_input()
+        (masked, masked['mix_results'][0])[which]['gt_masks'] = np.zeros((4, H, W), np.uint8)
+        with pytest.raises(InvalidArgumentError, match='gt_masks'):
+            CopyPaste()(masked)
+    small = copy_paste_input()
+    small['mix_results'][0]['img'] = small['mix_results'][0]['img'][:32]
+    with pytest.raises(InvalidArgumentError, match=r'shape.*\(32, 96, 3\).*\(64, 96, 3\)'):
+        CopyPaste()(small)
+    with pytest.raises(InvalidArgumentError, match='MultiImageMixDataset'):
+        CopyPaste()(scene())
+    assert 'max_num_pasted=100' in repr(CopyPaste())
+
+
+def test_copy_paste_in_multi_image_mix_dataset():
+    np.random.seed(0)
+    data = ListDataset()
+    assert {CopyPaste().get_indexes(data) for _ in range(200)} == set(range(6))  # never len(dataset)
+    out = MultiImageMixDataset(data, [dict(type='CopyPaste', selected=False)])[0]
+    # every sample has its objects at TILE_BOXES: the pasted ones hide the sample's, which are dropped
+    np.testing.assert_array_equal(out['gt_bboxes'], TILE_BOXES)
+    assert out['img'].shape == (H, W, 3) and 'mix_results' not in out and len(out['gt_labels']) == 2
 
 
 # ------------------------------------------------------------------------------ exact drop / shift rules
@@ -288,8 +422,11 @@ def test_center_crop_pad_exact_and_test_mode():
     divisor = RandomCenterCropPad(crop_size=None, ratios=None, border=None, mean=[0, 0, 0], std=[1, 1, 1],
                                   to_rgb=False, test_mode=True, test_pad_mode=('size_divisor', 40))
     assert divisor(scene(dtype=np.float32))['img'].shape == (80, 120, 3)
-    with pytest.raises(InvalidArgumentError, match='to_float32=True'):
-        t(scene())
+    u8 = scene()  # a uint8 image is cast to float32 first, as 2.19+ (2.28's SSD configs load uint8)
+    np.random.seed(0)
+    out = t(dict(u8, img=u8['img'].copy()))['img']
+    assert out.dtype == np.float32 and any(np.allclose(out, u8['img'][..., p].astype(np.float32), atol=1e-2)
+                                           for p in ([0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]))
 
 
 def test_expand_shifts_boxes_exactly():
@@ -395,8 +532,11 @@ def test_photometric_distortion_degenerate_ranges_and_dtype():
         out = t(dict(img=img.copy()))['img']
         assert any(np.allclose(out, img[..., p], atol=1e-2)
                    for p in ([0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]))
-    with pytest.raises(InvalidArgumentError, match='to_float32=True'):
-        t(scene())
+    u8 = scene()  # a uint8 image is cast to float32 first, as 2.19+ (2.28's SSD configs load uint8)
+    np.random.seed(0)
+    out = t(dict(u8, img=u8['img'].copy()))['img']
+    assert out.dtype == np.float32 and any(np.allclose(out, u8['img'][..., p].astype(np.float32), atol=1e-2)
+                                           for p in ([0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]))
     with pytest.raises(InvalidArgumentError, match='img_fields'):
         t(dict(scene(dtype=np.float32), img_fields=['img', 'img2']))
 
@@ -615,6 +755,10 @@ BAD = [
     case(partial(MixUp, ratio_range=(0, 1)), 'MixUp', 'ratio_range', '(0, 1)'),
     case(partial(MixUp, max_iters=0), 'MixUp', 'max_iters', '0'),
     case(partial(YOLOXHSVRandomAug, hue_delta=-1), 'YOLOXHSVRandomAug', 'hue_delta', '-1'),
+    case(partial(CopyPaste, max_num_pasted=0), 'CopyPaste', 'max_num_pasted', '0'),
+    case(partial(CopyPaste, bbox_occluded_thr=-1), 'CopyPaste', 'bbox_occluded_thr', '-1'),
+    case(partial(CopyPaste, mask_occluded_thr=None), 'CopyPaste', 'mask_occluded_thr', 'None'),
+    case(partial(CopyPaste, selected=1), 'CopyPaste', 'selected', '1'),
 ]
 
 

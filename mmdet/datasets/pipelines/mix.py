@@ -1,11 +1,12 @@
-"""Multi-image transforms of YOLOX (MMDetection 2.28): ``Mosaic`` and ``MixUp`` combine the sample with
-others that :class:`~mmdet.datasets.multi_image_mix.MultiImageMixDataset` loads for them (their
+"""Multi-image transforms (MMDetection 2.28): YOLOX's ``Mosaic`` and ``MixUp`` and Simple Copy-Paste's
+``CopyPaste`` combine the sample with others that
+:class:`~mmdet.datasets.multi_image_mix.MultiImageMixDataset` loads for them (their
 ``get_indexes(dataset)`` says which; the loaded samples arrive as ``results['mix_results']``), and
-``YOLOXHSVRandomAug``, YOLOX's colour jitter.
+``YOLOXHSVRandomAug`` is YOLOX's colour jitter.
 
-Images are uint8 BGR.  Every bbox field of the sample (``gt_bboxes``, ``gt_bboxes_ignore``) is combined
-with the same field of the other samples; boxes entirely outside the output are dropped with their
-labels.
+Images are uint8 BGR.  In ``Mosaic`` and ``MixUp`` every bbox field of the sample (``gt_bboxes``,
+``gt_bboxes_ignore``) is combined with the same field of the other samples; boxes entirely outside the
+output are dropped with their labels.  ``CopyPaste`` changes ``gt_bboxes`` and ``gt_labels`` only.
 """
 import cv2
 import numpy as np
@@ -161,14 +162,15 @@ class MixUp:
     canvas, jittered in scale (``ratio_range``), maybe flipped, cut at a random spot to the sample's
     size, and averaged 50/50 with the sample; its boxes are added to the sample's.
 
-    As in 2.x, the other image is flipped when a uniform draw exceeds ``flip_ratio`` (so with
-    probability ``1 - flip_ratio``), and the part of the cut beyond the jittered canvas is black.
+    The other image is flipped with probability ``flip_ratio`` (a uniform draw below it), as since
+    MMDetection 2.26 (before, a draw above it flipped: probability ``1 - flip_ratio``); the part of
+    the cut beyond the jittered canvas is black.
     A sample whose other image has no box is returned as it is.
 
     Args:
         img_scale (tuple[int]): (h, w) the other image is fitted to.
         ratio_range (tuple[float]): scale jitter range.
-        flip_ratio (float): see above.
+        flip_ratio (float): probability of flipping the other image horizontally.
         pad_val (int): fill value of the canvas.
         max_iters (int): ``get_indexes`` tries this many random images for one with boxes.
         min_bbox_size, min_area_ratio, max_aspect_ratio (float): unless ``skip_filter``, the other
@@ -229,7 +231,7 @@ class MixUp:
             return results
         other_img = other['img']
         jit_factor = np.random.uniform(*self.ratio_range)
-        is_flip = np.random.uniform(0, 1) > self.flip_ratio
+        is_flip = np.random.uniform(0, 1) < self.flip_ratio
         th, tw = self.dynamic_scale
         canvas = np.full((th, tw) + other_img.shape[2:], self.pad_val, dtype=other_img.dtype)
         scale_ratio = min(th / other_img.shape[0], tw / other_img.shape[1])
@@ -278,6 +280,130 @@ class MixUp:
                 f'flip_ratio={self.flip_ratio}, pad_val={self.pad_val}, max_iters={self.max_iters}, '
                 f'min_bbox_size={self.min_bbox_size}, min_area_ratio={self.min_area_ratio}, '
                 f'max_aspect_ratio={self.max_aspect_ratio}, skip_filter={self.skip_filter})')
+
+
+def _box_pixel_ranges(boxes, h, w):
+    """The pixels of box-shaped masks, as 2.x draws them: ``x1, y1, x2, y2`` ((n,) int64 each, the
+    mask is ``[y1:y2, x1:x2]``) from the (n, 4) ``boxes`` truncated to ints and clipped to the image."""
+    ints = np.trunc(np.asarray(boxes, np.float64)).astype(np.int64)
+    x1, y1 = ints[:, 0].clip(0, w), ints[:, 1].clip(0, h)
+    return x1, y1, np.maximum(ints[:, 2].clip(0, w), x1), np.maximum(ints[:, 3].clip(0, h), y1)
+
+
+def _union_of_ranges(x1, y1, x2, y2, h, w):
+    """(h, w) bool: the pixels of any of the box masks (summed-area difference image, no loop)."""
+    diff = np.zeros((h + 1, w + 1), np.int32)
+    np.add.at(diff, (y1, x1), 1)
+    np.add.at(diff, (y1, x2), -1)
+    np.add.at(diff, (y2, x1), -1)
+    np.add.at(diff, (y2, x2), 1)
+    return diff.cumsum(0).cumsum(1)[:h, :w] > 0
+
+
+def _visible_parts(free, x1, y1, x2, y2):
+    """Of each box mask, the part on ``free`` (h, w) bool pixels: its bounding box ((n, 4) float32,
+    ``x2, y2`` one past the last pixel as 2.x's ``BitmapMasks.get_bboxes``; zeros when none is left)
+    and its area ((n,) int)."""
+    h, w = free.shape
+    free = free.astype(np.int32)
+    down = np.concatenate([np.zeros((1, w), np.int32), free.cumsum(0)], 0)  # (h + 1, w) column sums
+    across = np.concatenate([np.zeros((h, 1), np.int32), free.cumsum(1)], 1)  # (h, w + 1) row sums
+    in_x = (np.arange(w) >= x1[:, None]) & (np.arange(w) < x2[:, None])
+    in_y = (np.arange(h) >= y1[:, None]) & (np.arange(h) < y2[:, None])
+    per_col = (down[y2] - down[y1]) * in_x  # (n, w): free pixels of each column inside the box
+    per_row = (across[:, x2] - across[:, x1]).T * in_y  # (n, h): of each row
+    area = per_col.sum(1)
+    has_x, has_y = per_col > 0, per_row > 0
+    boxes = np.stack([has_x.argmax(1), has_y.argmax(1), w - has_x[:, ::-1].argmax(1),
+                      h - has_y[:, ::-1].argmax(1)], 1).astype(np.float32)
+    boxes[area == 0] = 0
+    return boxes, area
+
+
+@PIPELINES.register_module()
+class CopyPaste:
+    """Simple Copy-Paste (MMDetection 2.25+), pasting by box: objects of another image of the same size
+    (``results['mix_results'][0]``, from :class:`~mmdet.datasets.multi_image_mix.MultiImageMixDataset`),
+    their pixels within their gt boxes, are pasted onto the sample at the same place.
+
+    Both images should already be resized, cropped and padded to one size (as 2.x's configs do); a
+    source of another shape is an error.  Steps, as 2.x's path for samples without masks:
+
+    1. Every object gets a box-shaped mask: its box truncated to ints, clipped to the image.
+    2. Unless ``selected`` is False (paste them all), a random subset of the source objects is taken:
+       ``np.random.randint(0, min(n + 1, max_num_pasted))`` of the n objects (so at most
+       ``max_num_pasted - 1``), drawn by ``np.random.choice`` without replacement.  None taken: the
+       sample is returned as it is.
+    3. The source pixels under the union of their masks replace the sample's (the image keeps its dtype).
+    4. Each of the sample's objects keeps the part of its mask not pasted over; its box becomes that
+       part's bounding box (integer pixels), and the object is kept if every side of its box moved at
+       most ``bbox_occluded_thr`` pixels or that part has more than ``mask_occluded_thr`` pixels.  An
+       object with no pixel left is dropped (2.x kept one with box (0, 0, 0, 0) if its sides were
+       within ``bbox_occluded_thr`` of the origin).
+    5. The pasted objects' boxes (unchanged) and labels are appended to ``gt_bboxes`` / ``gt_labels``.
+
+    ``gt_bboxes_ignore`` and ``gt_labels_ignore`` are left as they are and the source's are not
+    added.  Samples with ``gt_masks`` (instance masks, which this toolbox does not have) are refused.
+
+    Args:
+        max_num_pasted (int): bound on the number of pasted objects, see step 2.
+        bbox_occluded_thr (int | float): see step 4.
+        mask_occluded_thr (int | float): see step 4.
+        selected (bool): paste a random subset of the source objects (True) or all of them.
+    """
+
+    def __init__(self, max_num_pasted=100, bbox_occluded_thr=10, mask_occluded_thr=300, selected=True):
+        name = type(self).__name__
+        if not (is_int(max_num_pasted) and max_num_pasted > 0):
+            raise InvalidArgumentError(f'{name} max_num_pasted must be a positive int, got {max_num_pasted!r}')
+        _check_nonneg(name, 'bbox_occluded_thr', bbox_occluded_thr)
+        _check_nonneg(name, 'mask_occluded_thr', mask_occluded_thr)
+        check_bool(name, 'selected', selected)
+        self.max_num_pasted, self.selected = max_num_pasted, selected
+        self.bbox_occluded_thr, self.mask_occluded_thr = bbox_occluded_thr, mask_occluded_thr
+
+    def get_indexes(self, dataset):
+        """A random index of ``dataset``: the source image."""
+        return np.random.randint(0, len(dataset))
+
+    def __call__(self, results):
+        name = type(self).__name__
+        source = _mix_results(name, results, 1)[0]
+        for which, sample in (('sample', results), ('source sample', source)):
+            if sample.get('gt_masks') is not None:
+                raise InvalidArgumentError(
+                    f'{name} pastes by box only and this toolbox has no instance masks, but the {which} has '
+                    "gt_masks: load annotations without masks (LoadAnnotations(with_mask=False))")
+            reject_masks(name, sample)
+        dst_img, src_img = results['img'], source['img']
+        if src_img.shape != dst_img.shape:
+            raise InvalidArgumentError(
+                f'{name} pastes objects at the same place, so the source image must have the shape of the '
+                f'sample, got {src_img.shape} and {dst_img.shape}: resize, crop and pad the images of the '
+                'dataset to one size before it (e.g. Resize, RandomCrop and Pad with a fixed size)')
+        src_boxes, src_labels = _box_field(source, 'gt_bboxes'), source['gt_labels']
+        if self.selected:
+            count = np.random.randint(0, min(len(src_boxes) + 1, self.max_num_pasted))
+            chosen = np.random.choice(len(src_boxes), size=count, replace=False)
+            src_boxes, src_labels = src_boxes[chosen], src_labels[chosen]
+        if not len(src_boxes):
+            return results
+        h, w = dst_img.shape[:2]
+        pasted = _union_of_ranges(*_box_pixel_ranges(src_boxes, h, w), h, w)
+        dst_boxes = _box_field(results, 'gt_bboxes')
+        visible, area = _visible_parts(~pasted, *_box_pixel_ranges(dst_boxes, h, w))
+        keep = (area > 0) & ((np.abs(visible - dst_boxes) <= self.bbox_occluded_thr).all(1)
+                             | (area > self.mask_occluded_thr))
+        where = pasted.reshape(pasted.shape + (1,) * (dst_img.ndim - 2))
+        results['img'] = np.where(where, src_img, dst_img).astype(dst_img.dtype, copy=False)
+        results['gt_bboxes'] = np.concatenate([visible[keep], src_boxes], 0).astype(np.float32)
+        results['gt_labels'] = np.concatenate([results['gt_labels'][keep], src_labels], 0)
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(max_num_pasted={self.max_num_pasted}, '
+                f'bbox_occluded_thr={self.bbox_occluded_thr}, mask_occluded_thr={self.mask_occluded_thr}, '
+                f'selected={self.selected})')
 
 
 @PIPELINES.register_module()
