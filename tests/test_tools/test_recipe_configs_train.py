@@ -11,6 +11,7 @@ item -> config:
 - Albu (bbox_params, keymap), CutOut; lr 'poly' + warmup by ratio; GradientCumulativeOptimizerHook -> albu_poly_accum
 - ClassBalancedDataset; lr 'FlatCosineAnnealing'; workflow [('train', 1), ('val', 1)]; EarlyStoppingHook on the
   val loss -> balanced_flatcos_val (the val step's losses are checked in the log)
+- 2.28's YOLOX train and test pipelines (Pad(pad_to_square, pad_val=dict(img=...)), FilterAnnotations) -> yolox_228
 - LVISV1Dataset, LVISV05Dataset, CityscapesDataset, WIDERFaceDataset: the shapes data written in their formats ->
   test_dataset_config_trains_one_epoch
 """
@@ -80,6 +81,28 @@ CONFIGS = {
                              "min_lr_ratio=0.01, by_epoch=False)\n"
                              "workflow = [('train', 1), ('val', 1)]\n"
                              "custom_hooks = [dict(type='EarlyStoppingHook', monitor='loss', patience=1)]\n", []),
+    # 2.28's YOLOX pipelines as written there (img_scale shrunk): Pad(pad_to_square, dict pad_val) in train
+    # and test, FilterAnnotations(keep_empty=False), no Normalize
+    'yolox_228': (
+        "img_scale = (128, 128)\n"
+        "train_pipeline = [dict(type='Mosaic', img_scale=img_scale, pad_val=114.0), "
+        "dict(type='RandomAffine', scaling_ratio_range=(0.1, 2), border=(-img_scale[0] // 2, -img_scale[1] // 2)), "
+        "dict(type='MixUp', img_scale=img_scale, ratio_range=(0.8, 1.6), pad_val=114.0), "
+        "dict(type='YOLOXHSVRandomAug'), dict(type='RandomFlip', flip_ratio=0.5), "
+        "dict(type='Resize', img_scale=img_scale, keep_ratio=True), "
+        "dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))), "
+        "dict(type='FilterAnnotations', min_gt_bbox_wh=(1, 1), keep_empty=False), dict(type='DefaultFormatBundle'), "
+        "dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels'])]\n"
+        "test_pipeline = [dict(type='LoadImageFromFile'), dict(type='MultiScaleFlipAug', img_scale=img_scale, "
+        "flip=False, transforms=[dict(type='Resize', keep_ratio=True), dict(type='RandomFlip'), "
+        "dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))), "
+        "dict(type='DefaultFormatBundle'), dict(type='Collect', keys=['img'])])]\n"
+        "data['train'] = dict(_delete_=True, type='MultiImageMixDataset', dataset=dict(type='CocoDataset', "
+        "classes=classes, ann_file=data['train']['ann_file'], img_prefix=data['train']['img_prefix'], "
+        "pipeline=[dict(type='LoadImageFromFile'), dict(type='LoadAnnotations', with_bbox=True)], "
+        "filter_empty_gt=False), pipeline=train_pipeline)\n"
+        "data['val']['pipeline'] = test_pipeline\ndata['test']['pipeline'] = test_pipeline\n"
+        "evaluation = dict(interval=1, metric='bbox')\n", []),
 }
 
 
@@ -99,6 +122,8 @@ def test_recipe_config_trains_one_epoch(tmp_path, shapes_data, name):
         val = [r for r in records if r.get('mode') == 'val' and 'loss' in r]
         assert val and all(math.isfinite(r['loss']) and 'loss_bbox_rf' in r for r in val), records
         assert 'EarlyStoppingHook: loss' in out.stdout + out.stderr
+    if name == 'yolox_228':  # the test pipeline (square padding) evaluated
+        assert any(r.get('mode') == 'val' and 'bbox_mAP' in r for r in records), records
 
 
 def train_one_epoch(cfg, work, args=()):
