@@ -6,7 +6,7 @@ from .compose import PIPELINES, Compose
 from .filtering import FilterAnnotations
 from .formatting import (Collect, DefaultFormatBundle, ImageToTensor, ToDataContainer, ToTensor, Transpose,
                          WrapFieldsToLists, to_tensor)
-from .geometric import Expand, MinIoURandomCrop, RandomAffine, RandomCenterCropPad
+from .geometric import Expand, MinIoURandomCrop, RandomAffine, RandomCenterCropPad, RandomShift
 from .loading import (ImageReadError, LoadAnnotations, LoadImageFromFile, LoadImageFromWebcam,
                       LoadMultiChannelImageFromFiles, imread)
 from .mix import CopyPaste, MixUp, Mosaic, YOLOXHSVRandomAug
@@ -18,7 +18,7 @@ __all__ = ['PIPELINES', 'Compose', 'LoadImageFromFile', 'LoadImageFromWebcam', '
            'LoadAnnotations', 'ImageReadError', 'imread', 'Resize', 'RandomFlip', 'Normalize', 'Pad',
            'DefaultFormatBundle', 'ImageToTensor', 'ToTensor', 'Collect', 'ToDataContainer', 'Transpose',
            'WrapFieldsToLists', 'MultiScaleFlipAug', 'to_tensor', 'RandomCrop', 'CutOut', 'Albu', 'Expand',
-           'MinIoURandomCrop', 'RandomAffine', 'RandomCenterCropPad', 'MixUp', 'Mosaic', 'CopyPaste',
+           'MinIoURandomCrop', 'RandomAffine', 'RandomCenterCropPad', 'RandomShift', 'MixUp', 'Mosaic', 'CopyPaste',
            'YOLOXHSVRandomAug',
            'PhotoMetricDistortion', 'Corrupt', 'AutoAugment', 'Shear', 'Rotate', 'Translate', 'ColorTransform',
            'EqualizeTransform', 'BrightnessTransform', 'ContrastTransform', 'FilterAnnotations']

@@ -1,6 +1,6 @@
 """Transforms that move pixels and boxes together: ``Expand``, ``MinIoURandomCrop`` and
-``RandomCenterCropPad`` (MMDetection 2.10), ``RandomAffine`` (2.28), and the box helpers the
-AutoAugment and mixing transforms share.
+``RandomCenterCropPad`` (MMDetection 2.10), ``RandomShift`` (2.12), ``RandomAffine`` (2.28), and the box
+helpers the AutoAugment and mixing transforms share.
 
 Boxes are ``(n, 4)`` float32 ``[x1, y1, x2, y2]`` arrays under each key of ``results['bbox_fields']``;
 removing a box removes its label (``gt_labels`` for ``gt_bboxes``, ``gt_labels_ignore`` for
@@ -147,19 +147,35 @@ class Expand:
 
 @PIPELINES.register_module()
 class MinIoURandomCrop:
-    """SSD's crop: choose a mode among "keep the image", each of ``min_ious`` and 0; for an IoU mode,
-    try up to 50 random crops (sides at least ``min_crop_size`` of the image's, aspect h/w in
-    [0.25, 4]) until every box has at least that share of its area inside the crop (IoF), and some box
-    centre is inside it; otherwise choose a mode again.
+    """SSD's crop (2.x's rule): draw a mode uniformly from ``sample_mode`` = (1, *min_ious, 0).  Mode 1
+    returns ``results`` unchanged.  Any other mode is a minimum IoU: up to 50 crops are drawn, each as
 
-    Boxes whose centre is outside the crop are dropped (with their labels); the others are shifted and,
-    with ``bbox_clip_border``, clipped to the crop.
+    1. ``new_w ~ U(min_crop_size * w, w)``, ``new_h ~ U(min_crop_size * h, h)``; rejected unless the aspect
+       ``new_h / new_w`` is in [0.5, 2];
+    2. ``left = np.random.uniform(w - new_w)``, ``top = np.random.uniform(h - new_h)`` (as 2.x: the
+       argument is numpy's ``low``, ``high`` stays 1, so ``left`` lies between 1 and ``w - new_w``); the
+       crop is ``patch = (int(left), int(top), int(left + new_w), int(top + new_h))`` (truncated),
+       rejected if it has zero width or height;
+    3. accepted when the IoU of ``patch`` with every box of every bbox field (``gt_bboxes_ignore``
+       included) is at least the mode (``IoU >= min_iou``: intersection over the *union*, so the crop must
+       not be much larger than any box either) and some box centre lies strictly inside ``patch``.
+
+    If none of the 50 is accepted, a mode is drawn again.  With no boxes at all, the first crop passing
+    1-2 is taken.  In each bbox field the boxes whose centre is not strictly inside ``patch`` are dropped
+    (with their ``gt_labels`` / ``gt_labels_ignore``); the others are clipped to ``patch`` when
+    ``bbox_clip_border`` and shifted by ``-(patch x1, y1)``.  The image becomes
+    ``img[y1:y2, x1:x2]``; ``img_shape`` is updated.
+
+    Should 1000 modes in a row find no crop (only reachable when ``sample_mode`` was edited to leave out
+    1 and its thresholds cannot be met, where 2.x loops forever), a ``RuntimeError`` is raised.
 
     Args:
-        min_ious (tuple[float]): the minimum IoF thresholds to choose from.
-        min_crop_size (float): the smallest crop side, as a fraction of the image side.
-        bbox_clip_border (bool): clip the boxes to the crop.
+        min_ious (tuple[float]): the minimum IoU thresholds to choose from, each in [0, 1].
+        min_crop_size (float): the smallest crop side, as a fraction of the image side, in (0, 1].
+        bbox_clip_border (bool): clip the kept boxes to the crop.
     """
+
+    MAX_ROUNDS = 1000
 
     def __init__(self, min_ious=(0.1, 0.3, 0.5, 0.7, 0.9), min_crop_size=0.3, bbox_clip_border=True):
         name = type(self).__name__
@@ -172,21 +188,21 @@ class MinIoURandomCrop:
         self.sample_mode = (1, *min_ious, 0)
 
     def _sample_patch(self, boxes, h, w, min_iou):
-        """A crop (x1, y1, x2, y2) satisfying ``min_iou`` for ``boxes``, or None after 50 tries."""
+        """A crop (x1, y1, x2, y2) (int64) meeting ``min_iou`` for ``boxes`` (n, 4), or None after 50 tries."""
+        boxes32 = torch.from_numpy(np.ascontiguousarray(boxes, dtype=np.float32))
         for _ in range(50):
             new_w = np.random.uniform(self.min_crop_size * w, w)
             new_h = np.random.uniform(self.min_crop_size * h, h)
-            if not 0.25 <= new_h / new_w <= 4:
+            if new_h / new_w < 0.5 or new_h / new_w > 2:
                 continue
             left = np.random.uniform(w - new_w)
             top = np.random.uniform(h - new_h)
             patch = np.array((int(left), int(top), int(left + new_w), int(top + new_h)))
-            if patch[2] == patch[0] or patch[3] == patch[1]:
+            if patch[2] == patch[0] or patch[3] == patch[1]:  # a line or a point
                 continue
             if len(boxes):
-                iof = bbox_overlaps(torch.from_numpy(boxes), torch.from_numpy(patch[None].astype(np.float32)),
-                                    mode='iof')
-                if iof.min() < min_iou or not centers_inside(boxes, patch).any():
+                ious = bbox_overlaps(torch.from_numpy(patch[None].astype(np.float32)), boxes32, mode='iou')
+                if ious.min() < min_iou or not centers_inside(boxes, patch).any():
                     continue
             return patch
         return None
@@ -198,14 +214,17 @@ class MinIoURandomCrop:
         img = results['img']
         h, w = img.shape[:2]
         fields = results.get('bbox_fields', [])
-        boxes = np.concatenate([results[k] for k in fields] + [np.zeros((0, 4))], 0).astype(np.float32)
-        while True:
+        boxes = np.concatenate([results[k] for k in fields], 0) if fields else np.zeros((0, 4), np.float32)
+        for _ in range(self.MAX_ROUNDS):
             mode = self.sample_mode[np.random.randint(len(self.sample_mode))]
             if mode == 1:
                 return results
             patch = self._sample_patch(boxes, h, w, mode)
             if patch is not None:
                 break
+        else:
+            raise RuntimeError(f'{name} found no crop in {self.MAX_ROUNDS} rounds of sample_mode='
+                               f'{self.sample_mode!r}: keep 1 (return the image) among the modes')
         if len(boxes):
             for key in fields:
                 keep_boxes(results, key, centers_inside(results[key], patch))
@@ -221,6 +240,76 @@ class MinIoURandomCrop:
     def __repr__(self):
         return (f'{type(self).__name__}(min_ious={self.min_ious}, min_crop_size={self.min_crop_size}, '
                 f'bbox_clip_border={self.bbox_clip_border})')
+
+
+@PIPELINES.register_module()
+class RandomShift:
+    """YOLOF's shift (2.12+): with probability ``shift_ratio``, move the image and its boxes by
+    ``(dx, dy)`` pixels, each drawn as ``np.random.randint(-max_shift_px, max_shift_px)`` (so in
+    ``[-max_shift_px, max_shift_px - 1]``: the upper bound is exclusive, as in 2.x).  The image keeps its
+    size: it is pasted, shifted, onto zeros (what leaves it is lost).  In each bbox field the boxes are
+    shifted, clipped to the image and kept only when both their width and height are above
+    ``filter_thr_px`` (their ``gt_labels`` / ``gt_labels_ignore`` with them).
+
+    When ``gt_bboxes`` is a bbox field and none of its boxes survives (also when it has no box at all),
+    the sample is left entirely unshifted: image and every bbox field.  2.x returns early in that case
+    too, but leaves the fields it had already shifted (those listed before ``gt_bboxes``) shifted; that
+    bug is not reproduced.
+
+    Args:
+        shift_ratio (float): probability of shifting, in [0, 1].
+        max_shift_px (int): the shift bound (see above), >= 1.
+        filter_thr_px (int): boxes not wider and taller than this after the shift are dropped, >= 0.
+    """
+
+    def __init__(self, shift_ratio=0.5, max_shift_px=32, filter_thr_px=1):
+        name = type(self).__name__
+        check_probability(name, 'shift_ratio', shift_ratio)
+        if not (is_int(max_shift_px) and max_shift_px >= 1):
+            raise InvalidArgumentError(f'{name} max_shift_px must be an int >= 1 (shifts are drawn in '
+                                       f'[-max_shift_px, max_shift_px)), got {max_shift_px!r}')
+        if not (is_int(filter_thr_px) and filter_thr_px >= 0):
+            raise InvalidArgumentError(f'{name} filter_thr_px must be a non-negative int, got {filter_thr_px!r}')
+        self.shift_ratio, self.max_shift_px, self.filter_thr_px = shift_ratio, int(max_shift_px), int(filter_thr_px)
+
+    @staticmethod
+    def _shift_img(img, dx, dy):
+        """``img`` (h, w, ...) moved by (dx, dy) onto zeros of its shape."""
+        h, w = img.shape[:2]
+        out = np.zeros_like(img)
+        sw, sh = w - abs(dx), h - abs(dy)
+        if sw > 0 and sh > 0:
+            out[max(dy, 0):max(dy, 0) + sh, max(dx, 0):max(dx, 0) + sw] = \
+                img[max(-dy, 0):max(-dy, 0) + sh, max(-dx, 0):max(-dx, 0) + sw]
+        return out
+
+    def __call__(self, results):
+        if not np.random.random() < self.shift_ratio:
+            return results
+        name = type(self).__name__
+        check_single_img(name, results)
+        reject_masks(name, results)
+        dx = int(np.random.randint(-self.max_shift_px, self.max_shift_px))
+        dy = int(np.random.randint(-self.max_shift_px, self.max_shift_px))
+        h, w = results['img'].shape[:2]
+        shifted = {}
+        for key in results.get('bbox_fields', []):
+            boxes = results[key]
+            moved = clip_boxes(boxes + np.array([dx, dy, dx, dy], dtype=boxes.dtype), h, w)
+            valid = ((moved[:, 2] - moved[:, 0]) > self.filter_thr_px) & \
+                ((moved[:, 3] - moved[:, 1]) > self.filter_thr_px)
+            if key == 'gt_bboxes' and not valid.any():
+                return results  # no gt box left: nothing is shifted
+            shifted[key] = (moved, valid)
+        for key, (moved, valid) in shifted.items():
+            results[key] = moved
+            keep_boxes(results, key, valid)
+        results['img'] = self._shift_img(results['img'], dx, dy)
+        return results
+
+    def __repr__(self):
+        return (f'{type(self).__name__}(shift_ratio={self.shift_ratio}, max_shift_px={self.max_shift_px}, '
+                f'filter_thr_px={self.filter_thr_px})')
 
 
 @PIPELINES.register_module()
