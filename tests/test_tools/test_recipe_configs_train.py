@@ -12,6 +12,7 @@ item -> config:
 - ClassBalancedDataset; lr 'FlatCosineAnnealing'; workflow [('train', 1), ('val', 1)]; EarlyStoppingHook on the
   val loss -> balanced_flatcos_val (the val step's losses are checked in the log)
 - 2.28's YOLOX train and test pipelines (Pad(pad_to_square, pad_val=dict(img=...)), FilterAnnotations) -> yolox_228
+- CopyPaste (by box) in MultiImageMixDataset, RandomShift, RandomCrop(recompute_bbox) -> copypaste_shift
 - LVISV1Dataset, LVISV05Dataset, CityscapesDataset, WIDERFaceDataset: the shapes data written in their formats ->
   test_dataset_config_trains_one_epoch
 """
@@ -103,6 +104,21 @@ CONFIGS = {
         "filter_empty_gt=False), pipeline=train_pipeline)\n"
         "data['val']['pipeline'] = test_pipeline\ndata['test']['pipeline'] = test_pipeline\n"
         "evaluation = dict(interval=1, metric='bbox')\n", []),
+    # 2.x's simple_copy_paste recipe, by box: same-size samples (scale jitter, crop, pad) for CopyPaste, then
+    # YOLOF's RandomShift and a RandomCrop(recompute_bbox=...) as 2.25's config writes it
+    'copypaste_shift': (
+        "data['train'] = dict(_delete_=True, type='MultiImageMixDataset', dataset=dict(type='CocoDataset', "
+        "classes=classes, ann_file=data['train']['ann_file'], img_prefix=data['train']['img_prefix'], "
+        "filter_empty_gt=False, pipeline=[dict(type='LoadImageFromFile'), "
+        "dict(type='LoadAnnotations', with_bbox=True, with_mask=False), "
+        "dict(type='Resize', img_scale=(128, 128), ratio_range=(0.8, 1.25), multiscale_mode='range', "
+        "keep_ratio=True), dict(type='RandomCrop', crop_type='absolute_range', crop_size=(128, 128), "
+        "recompute_bbox=True, allow_negative_crop=True), "
+        "dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)), dict(type='RandomFlip', flip_ratio=0.5), "
+        "dict(type='Pad', size=(128, 128))]), "
+        "pipeline=[dict(type='CopyPaste', max_num_pasted=100), "
+        "dict(type='RandomShift', shift_ratio=0.5, max_shift_px=16), dict(type='Normalize', **img_norm_cfg), "
+        "dict(type='DefaultFormatBundle'), dict(type='Collect', keys=['img', 'gt_bboxes', 'gt_labels'])])\n", []),
 }
 
 
