@@ -72,6 +72,20 @@ def test_second_resize_needs_override_and_then_draws_its_own_scale():
     assert Resize(img_scale=(400, 240))(dict(sample(30, 50), scale=(100, 60)))['img'].shape[:2] == (60, 100)
 
 
+def test_resize_pillow_backend():
+    from PIL import Image
+    img = sample(30, 50)['img']
+    out = Resize(img_scale=(100, 60), keep_ratio=True, backend='pillow', interpolation='bicubic')(sample(30, 50))
+    expected = np.asarray(Image.fromarray(img).resize((100, 60), Image.Resampling.BICUBIC))
+    np.testing.assert_array_equal(out['img'], expected)
+    cv = Resize(img_scale=(100, 60), keep_ratio=True, interpolation='bicubic')(sample(30, 50))['img']
+    assert not np.array_equal(cv, expected) and np.abs(cv.astype(float) - expected).mean() < 20
+    with pytest.raises(InvalidArgumentError, match="backend 'pillow' must be one of"):
+        Resize(img_scale=(100, 60), backend='pillow', interpolation='area')
+    with pytest.raises(InvalidArgumentError, match='needs a uint8 image'):
+        Resize(img_scale=(100, 60), backend='pillow')(dict(sample(), img=img.astype(np.float32)))
+
+
 # ------------------------------------------------------------------------------ FilterAnnotations
 def test_filter_annotations_keeps_boxes_larger_than_the_minimum():
     boxes = [[0, 0, 1, 5], [0, 0, 5, 1], [0, 0, 1.5, 1.5], [2, 2, 12, 12]]

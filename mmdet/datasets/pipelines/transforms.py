@@ -64,8 +64,23 @@ def rescale_size(old_size, scale):
     return (int(w * float(factor) + 0.5), int(h * float(factor) + 0.5)), factor
 
 
-def imresize(img, size, interpolation='bilinear'):
-    return cv2.resize(img, size, interpolation=INTERP[interpolation])
+# mmcv 1.x's Pillow interpolation names (no 'area'; 'box' and 'hamming' instead)
+PILLOW_INTERP = ('nearest', 'bilinear', 'bicubic', 'box', 'lanczos', 'hamming')
+
+
+def imresize(img, size, interpolation='bilinear', backend='cv2'):
+    """``img`` (h, w[, c]) resized to ``size`` (w, h) with OpenCV or, as mmcv's ``backend='pillow'``, with
+    Pillow (uint8 images of 1, 3 or 4 channels; Pillow's filters give slightly different pixels)."""
+    if backend == 'cv2':
+        return cv2.resize(img, size, interpolation=INTERP[interpolation])
+    from PIL import Image
+    if img.dtype != np.uint8 or not (img.ndim == 2 or img.shape[2] in (1, 3, 4)):
+        raise InvalidArgumentError(f"Resize backend='pillow' needs a uint8 image of 1, 3 or 4 channels, got "
+                                   f'{img.dtype} of shape {img.shape}; use the cv2 backend')
+    squeeze = img.ndim == 3 and img.shape[2] == 1
+    pil = Image.fromarray(img[..., 0] if squeeze else img)
+    out = np.asarray(pil.resize(tuple(size), getattr(Image.Resampling, interpolation.upper())))
+    return out[..., None] if squeeze else out
 
 
 def imflip(img, direction='horizontal'):
@@ -87,6 +102,8 @@ class Resize:
     (set by a caller) is applied as it is.  A second Resize in a pipeline (after an earlier one set
     both) needs ``override=True``: it then draws its own scale from its ``img_scale`` (2.x's DETR-style
     AutoAugment policies: Resize, RandomCrop, Resize(override=True)); without it, an error.
+    ``backend='pillow'`` resizes uint8 images with Pillow as mmcv does (its ``interpolation`` names:
+    nearest, bilinear, bicubic, box, lanczos, hamming); the default is OpenCV.
     """
 
     def __init__(self, img_scale=None, multiscale_mode='range', ratio_range=None, keep_ratio=True,
@@ -123,9 +140,11 @@ class Resize:
         check_bool(name, 'override', override)
         if backend not in ('cv2', 'pillow'):
             raise InvalidArgumentError(f"{name} backend must be 'cv2' or 'pillow', got {backend!r}")
-        if interpolation not in INTERP:
+        names = INTERP if backend == 'cv2' else PILLOW_INTERP
+        if interpolation not in names:
             raise InvalidArgumentError(
-                f'{name} interpolation must be one of {sorted(INTERP)}, got {interpolation!r}')
+                f'{name} interpolation for backend {backend!r} must be one of {sorted(names)}, got {interpolation!r}')
+        self.backend = backend
         self.multiscale_mode, self.ratio_range = multiscale_mode, ratio_range
         self.keep_ratio, self.bbox_clip_border = keep_ratio, bbox_clip_border
         self.override, self.interpolation = override, interpolation
@@ -172,7 +191,7 @@ class Resize:
                 new_size, _ = rescale_size((w, h), scale)
             else:
                 new_size = tuple(scale)
-            resized = imresize(img, new_size, self.interpolation)
+            resized = imresize(img, new_size, self.interpolation, self.backend)
             w_scale, h_scale = new_size[0] / w, new_size[1] / h
             results[key] = resized
         results['scale_factor'] = np.array([w_scale, h_scale, w_scale, h_scale], dtype=np.float32)
