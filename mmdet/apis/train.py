@@ -139,9 +139,20 @@ def train_detector(model, dataset, cfg, distributed=None, validate=False, timest
     return runner
 
 
+FP16_OPTIMIZER_HOOKS = ('Fp16OptimizerHook', 'GradientCumulativeFp16OptimizerHook')
+
+
 def _amp_state(cfg, device):
+    """The run's mixed precision: from ``fp16=dict(loss_scale=...)`` or, as mmcv's hooks turn it on
+    themselves, from ``optimizer_config=dict(type='Fp16OptimizerHook', loss_scale=512.)`` (mmcv's
+    default scale 512); None for a float32 run."""
     fp16 = cfg.get('fp16')
-    return AmpState(device, fp16.get('loss_scale', 'dynamic')) if fp16 else None
+    if fp16:
+        return AmpState(device, fp16.get('loss_scale', 'dynamic'))
+    opt = cfg.get('optimizer_config') or {}
+    if opt.get('type') in FP16_OPTIMIZER_HOOKS:
+        return AmpState(device, opt.get('loss_scale', 512.))
+    return None
 
 
 def _pick_swa_start(cfg, logger, recorded=None):
