@@ -17,6 +17,8 @@ from .optimizer import GradientCumulativeOptimizerHook, NonFiniteLossError, Opti
 from .sampler_seed import DistSamplerSeedHook
 from .swa import SWAHook
 from .trackers import MlflowLoggerHook, TrackerLoggerHook, WandbLoggerHook
+from .yolox import (CheckInvalidLossHook, MemoryProfilerHook, SetEpochInfoHook, SyncNormHook, YOLOXLrUpdaterHook,
+                    YOLOXModeSwitchHook)
 
 __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'IterTimerHook', 'LoggerHook',
            'TextLoggerHook', 'TensorboardLoggerHook', 'ProgressBarHook', 'LogBuffer', 'LrUpdaterHook',
@@ -28,4 +30,5 @@ __all__ = ['HOOKS', 'Hook', 'CheckpointHook', 'IterTimerHook', 'LoggerHook',
            'CosineAnnealingMomentumUpdaterHook', 'LinearAnnealingMomentumUpdaterHook', 'CyclicMomentumUpdaterHook',
            'OneCycleMomentumUpdaterHook', 'build_momentum_hook', 'TrackerLoggerHook', 'WandbLoggerHook',
            'MlflowLoggerHook', 'GradientCumulativeOptimizerHook', 'BaseEMAHook', 'EMAHook', 'ExpMomentumEMAHook',
-           'LinearMomentumEMAHook', 'EmptyCacheHook', 'EarlyStoppingHook']
+           'LinearMomentumEMAHook', 'EmptyCacheHook', 'EarlyStoppingHook', 'YOLOXLrUpdaterHook', 'YOLOXModeSwitchHook',
+           'SyncNormHook', 'CheckInvalidLossHook', 'SetEpochInfoHook', 'MemoryProfilerHook']
