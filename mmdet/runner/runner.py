@@ -13,10 +13,10 @@ import torch
 
 import mmdet
 from mmdet.parallel import scatter
-from mmdet.utils import Registry, get_dist_info
+from mmdet.utils import Registry, build_from_cfg, get_dist_info
 
 from .checkpoint import link_latest, load_checkpoint, load_state_dict_file, rng_state, save_checkpoint, set_rng_state
-from .hooks.base import Hook, get_priority
+from .hooks.base import HOOKS, Hook, Priority, get_priority
 from .hooks.iter_timer import IterTimerHook
 from .hooks.logger import LogBuffer
 
@@ -39,18 +39,90 @@ class AmpState:
     """Mixed precision from ``fp16=dict(loss_scale=...)``: float16 autocast and a
     GradScaler on CUDA, bfloat16 autocast without scaling on CPU.  As in MMDetection 2.x,
     ``'dynamic'`` (the default) adapts the scale and a number keeps it fixed (``fixed_scale``;
-    steps whose gradients overflow are still skipped)."""
+    steps whose gradients overflow are still skipped).
+
+    A dict configures the scaler as mmcv's ``Fp16OptimizerHook`` does (the 2.28 PVT / Swin configs'
+    ``loss_scale=dict(init_scale=512)``): torch ``GradScaler``'s keys (``init_scale``, ``growth_factor``,
+    ``backoff_factor``, ``growth_interval``, ``enabled``) as they are, and those of mmcv's ``LossScaler``
+    mapped onto them: ``scale_factor`` -> ``growth_factor=scale_factor, backoff_factor=1/scale_factor``,
+    ``scale_window`` -> ``growth_interval``, ``mode='static'`` -> the fixed scale ``init_scale``
+    (``mode='dynamic'``, the default: the dynamic rule).  Keys not given keep GradScaler's defaults
+    (``init_scale=65536``, factors 2 and 1/2, ``growth_interval=2000``).  ``scaler_kwargs`` holds what the
+    GradScaler gets (on CPU, where there is none, the dict is still checked)."""
+
+    GRAD_SCALER_KEYS = ('init_scale', 'growth_factor', 'backoff_factor', 'growth_interval', 'enabled')
+    LOSS_SCALER_KEYS = ('mode', 'scale_factor', 'scale_window')
 
     def __init__(self, device, loss_scale='dynamic'):
         self.device_type = torch.device(device).type
-        if loss_scale != 'dynamic' and not (isinstance(loss_scale, (int, float)) and loss_scale > 0):
-            raise ValueError(f"fp16.loss_scale must be 'dynamic' or a positive number, got {loss_scale!r}")
-        self.fixed_scale = None if loss_scale == 'dynamic' else float(loss_scale)
+        self.fixed_scale, self.scaler_kwargs = self.parse_loss_scale(loss_scale)
         if self.device_type == 'cuda':
             self.dtype = torch.float16
-            self.scaler = torch.amp.GradScaler('cuda', init_scale=self.fixed_scale or 2.0 ** 16)
+            self.scaler = torch.amp.GradScaler('cuda', **self.scaler_kwargs)
         else:
             self.dtype, self.scaler = torch.bfloat16, None
+
+    @classmethod
+    def parse_loss_scale(cls, loss_scale):
+        """``(fixed_scale, GradScaler keyword arguments)`` for an ``fp16.loss_scale`` value; ``ValueError``
+        naming the value for anything else."""
+        def positive(x):
+            return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0
+
+        if isinstance(loss_scale, str) and loss_scale == 'dynamic':
+            return None, {}
+        if positive(loss_scale):
+            return float(loss_scale), dict(init_scale=float(loss_scale))
+        if not isinstance(loss_scale, dict):
+            raise ValueError("fp16.loss_scale must be 'dynamic', a positive number or a dict (e.g. "
+                             f"dict(init_scale=512.)), got {loss_scale!r}")
+        cfg = dict(loss_scale)
+        unknown = sorted(set(cfg) - set(cls.GRAD_SCALER_KEYS) - set(cls.LOSS_SCALER_KEYS))
+        if unknown:
+            raise ValueError(f'fp16.loss_scale={loss_scale!r}: unknown keys {unknown} (known: torch GradScaler\'s '
+                             f'{", ".join(cls.GRAD_SCALER_KEYS)} and mmcv LossScaler\'s '
+                             f'{", ".join(cls.LOSS_SCALER_KEYS)})')
+
+        def fail(what):
+            raise ValueError(f'fp16.loss_scale={loss_scale!r}: {what}')
+
+        kwargs = {}
+        if 'init_scale' in cfg:
+            if not positive(cfg['init_scale']):
+                fail('init_scale must be a positive number')
+            kwargs['init_scale'] = float(cfg['init_scale'])
+        if 'scale_factor' in cfg:
+            if {'growth_factor', 'backoff_factor'} & set(cfg):
+                fail('give scale_factor (mmcv LossScaler) or growth_factor/backoff_factor (GradScaler), not both')
+            sf = cfg['scale_factor']
+            if not positive(sf) or sf <= 1:
+                fail('scale_factor must be a number > 1')
+            kwargs.update(growth_factor=float(sf), backoff_factor=1.0 / sf)
+        if 'growth_factor' in cfg:
+            if not positive(cfg['growth_factor']) or cfg['growth_factor'] <= 1:
+                fail('growth_factor must be a number > 1')
+            kwargs['growth_factor'] = float(cfg['growth_factor'])
+        if 'backoff_factor' in cfg:
+            if not positive(cfg['backoff_factor']) or cfg['backoff_factor'] >= 1:
+                fail('backoff_factor must be a number in (0, 1)')
+            kwargs['backoff_factor'] = float(cfg['backoff_factor'])
+        if 'scale_window' in cfg and 'growth_interval' in cfg:
+            fail('give scale_window (mmcv LossScaler) or growth_interval (GradScaler), not both')
+        for key in ('scale_window', 'growth_interval'):
+            if key in cfg:
+                n = cfg[key]
+                if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+                    fail(f'{key} must be a positive integer')
+                kwargs['growth_interval'] = n
+        if 'enabled' in cfg:
+            if not isinstance(cfg['enabled'], bool):
+                fail('enabled must be True or False')
+            kwargs['enabled'] = cfg['enabled']
+        mode = cfg.get('mode', 'dynamic')
+        if mode not in ('dynamic', 'static'):
+            fail(f"mode must be 'dynamic' or 'static', got {mode!r}")
+        fixed = kwargs.setdefault('init_scale', 2.0 ** 16) if mode == 'static' else None
+        return fixed, kwargs
 
     def autocast(self):
         return torch.autocast(self.device_type, dtype=self.dtype)
@@ -80,6 +152,8 @@ class EpochBasedRunner:
         self._max_epochs, self._max_iters = max_epochs, max_iters
         self.log_buffer = LogBuffer()
         self.mode, self.data_loader, self.outputs, self.eval_results = None, None, {}, {}
+        self.data_batch = None  # the batch of the current iteration, as the loader gave it (mmcv >= 1.4)
+        self._model_name = type(self.module).__name__
         self.should_stop = False  # set by a hook (EarlyStoppingHook): the run ends after the current epoch
 
     # ---------------------------------------------------------------- state
@@ -94,8 +168,30 @@ class EpochBasedRunner:
     max_iters = property(lambda self: self._max_iters)
     hooks = property(lambda self: self._hooks)
 
+    @property
+    def model_name(self):
+        """The model's class name (of the module inside a data-parallel wrapper), as mmcv."""
+        return self._model_name
+
+    def _per_optimizer(self, per_group):
+        """``per_group(optimizer)``; a dict of them for a dict of optimizers (mmcv); ``[0.0]`` without one."""
+        if self.optimizer is None:
+            return [0.0]
+        if isinstance(self.optimizer, dict):
+            return {name: per_group(opt) for name, opt in self.optimizer.items()}
+        return per_group(self.optimizer)
+
     def current_lr(self):
-        return [g['lr'] for g in self.optimizer.param_groups] if self.optimizer is not None else [0.0]
+        """The learning rate of each param group: a list, or a dict of lists for a dict of optimizers."""
+        return self._per_optimizer(lambda opt: [g['lr'] for g in opt.param_groups])
+
+    def current_momentum(self):
+        """The momentum of each param group as mmcv reads it (``momentum``, else ``betas[0]``, else 0): a
+        list, or a dict of lists for a dict of optimizers."""
+        def momenta(opt):
+            return [g['momentum'] if 'momentum' in g else g['betas'][0] if 'betas' in g else 0
+                    for g in opt.param_groups]
+        return self._per_optimizer(momenta)
 
     # ---------------------------------------------------------------- hooks
     def register_hook(self, hook, priority=None):
@@ -107,9 +203,30 @@ class EpochBasedRunner:
             i -= 1
         self._hooks.insert(i, hook)
 
+    def register_hook_from_cfg(self, hook_cfg):
+        """Build a hook from ``dict(type=..., priority=..., **args)`` (mmcv): ``priority`` is for the runner,
+        the rest goes to the hook's class; without ``priority`` the class's own (``NORMAL`` mostly)."""
+        hook_cfg = dict(hook_cfg)
+        priority = hook_cfg.pop('priority', None)
+        self.register_hook(build_from_cfg(hook_cfg, HOOKS), priority)
+
     def call_hook(self, name):
         for hook in self._hooks:
             getattr(hook, name)(self)
+
+    def get_hook_info(self):
+        """The hooks each stage calls, in order, with their priority: the table mmcv logs at the start."""
+        per_stage = {stage: [] for stage in Hook.stages}
+        for hook in self._hooks:
+            try:
+                priority = Priority(hook.priority).name
+            except ValueError:
+                priority = hook.priority
+            info = f'({priority:<12}) {type(hook).__name__:<35}'
+            for stage in hook.get_triggered_stages():
+                per_stage[stage].append(info)
+        return '\n'.join(f'{stage}:\n' + '\n'.join(infos) + '\n -------------------- '
+                         for stage, infos in per_stage.items() if infos)
 
     @contextlib.contextmanager
     def _running(self):
@@ -170,10 +287,11 @@ class EpochBasedRunner:
             seed_all(self.seed + 1000003 * self._epoch)
         self.call_hook('before_train_epoch')
         for i, data_batch in enumerate(data_loader):
-            self._inner_iter = i
+            self._inner_iter, self.data_batch = i, data_batch
             self.call_hook('before_train_iter')
             self.run_iter(data_batch, train_mode=True, **kwargs)
             self.call_hook('after_train_iter')
+            self.data_batch = None
             self._consume_log()
             self._iter += 1
         self.call_hook('after_train_epoch')
@@ -192,10 +310,11 @@ class EpochBasedRunner:
         self.mode, self.data_loader = 'val', data_loader
         self.call_hook('before_val_epoch')
         for i, data_batch in enumerate(data_loader):
-            self._inner_iter = i
+            self._inner_iter, self.data_batch = i, data_batch
             self.call_hook('before_val_iter')
             self.run_iter(data_batch, train_mode=False, **kwargs)
             self.call_hook('after_val_iter')
+            self.data_batch = None
         self.call_hook('after_val_epoch')
         self._consume_log()
 
@@ -213,6 +332,7 @@ class EpochBasedRunner:
                 break
         self.logger.info(f'Start running, work_dir: {self.work_dir}; workflow: {workflow}, '
                          f'max: {self._max_epochs} epochs')
+        self.logger.info('Hooks will be executed in the following order:\n' + self.get_hook_info())
         with self._running():
             while self._epoch < self._max_epochs and not self.should_stop:
                 for (mode, epochs), loader in zip(workflow, data_loaders):
@@ -226,14 +346,20 @@ class EpochBasedRunner:
 
     # ----------------------------------------------------------- checkpoints
     def _meta(self, extra=None):
-        meta = dict(self.meta, epoch=self._epoch + 1, iter=self._iter, rng=rng_state(), seed=self.seed,
+        """A checkpoint's meta, merged as mmcv: ``extra`` (``checkpoint_config.meta``), over it the runner's
+        meta, over both the training state (epoch, iter, RNG, seed, version)."""
+        if extra is not None and not isinstance(extra, dict):
+            raise TypeError(f'checkpoint meta must be a dict or None, got {type(extra).__name__}')
+        meta = dict(extra or {})
+        meta.update(self.meta)
+        meta.update(epoch=self._epoch + 1, iter=self._iter, rng=rng_state(), seed=self.seed,
                     mmdet_version=mmdet.__version__)
-        meta.update(extra or {})
         return meta
 
     def save_checkpoint(self, out_dir, filename_tmpl='epoch_{}.pth', save_optimizer=True, meta=None,
                         create_symlink=True, n=None):
-        """Write ``filename_tmpl.format(n)`` (n: the epoch just finished by default)."""
+        """Write ``filename_tmpl.format(n)`` (n: the epoch just finished by default) into ``out_dir``; with
+        ``create_symlink`` point ``out_dir/latest.pth`` at it (else no ``latest.pth`` is touched, as mmcv)."""
         if self.rank != 0:
             return None
         n = self._epoch + 1 if n is None else n
@@ -331,6 +457,7 @@ class IterBasedRunner(EpochBasedRunner):
         self._max_epochs = max(1, -(-self._max_iters // max(len(loaders[0]), 1)))
         self.data_loader = loaders[0]
         self.logger.info(f'Start running, work_dir: {self.work_dir}; max: {self._max_iters} iters')
+        self.logger.info('Hooks will be executed in the following order:\n' + self.get_hook_info())
         with self._running():
             self.call_hook('before_epoch')
             while self._iter < self._max_iters and not self.should_stop:
@@ -342,16 +469,19 @@ class IterBasedRunner(EpochBasedRunner):
                         self._inner_iter = self._iter
                         if mode == 'train':
                             self.model.train()
-                            data_batch = next(loader)
+                            data_batch = self.data_batch = next(loader)
                             self.call_hook('before_train_iter')
                             self.run_iter(data_batch, train_mode=True)
                             self.call_hook('after_train_iter')
+                            self.data_batch = None
                             self._consume_log()
                             self._iter += 1
                         else:
                             with torch.no_grad():
                                 self.model.eval()
-                                self.run_iter(next(loader), train_mode=False)
+                                data_batch = self.data_batch = next(loader)
+                                self.run_iter(data_batch, train_mode=False)
+                                self.data_batch = None
             self._epoch = self._max_epochs - 1
             self.call_hook('after_epoch')
 

@@ -2,31 +2,117 @@ import glob
 import os
 import os.path as osp
 
+import torch
+
 from .base import HOOKS, Hook
+
+
+def sync_buffers(model):
+    """mmcv's ``sync_buffer``: make the model's buffers (BatchNorm running statistics, ...) equal on every rank
+    by averaging them over the ranks, as mmcv's ``allreduce_params(model.buffers())``; integer buffers
+    (``num_batches_tracked``), which cannot be averaged, are taken from rank 0.  A collective: every rank
+    calls it.  Without an initialised ``torch.distributed`` process group of more than one rank: nothing."""
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return
+    world_size = dist.get_world_size()
+    with torch.no_grad():
+        for buf in model.buffers():
+            if buf.is_floating_point() or buf.is_complex():
+                dist.all_reduce(buf)
+                buf.div_(world_size)
+            else:
+                dist.broadcast(buf, 0)
+
+
+def _log(runner, msg):
+    logger = getattr(runner, 'logger', None)  # a stand-in runner may have none
+    if logger is not None:
+        logger.info(msg)
+
+
+def _check_file_client_args(file_client_args):
+    """mmcv's ``file_client_args``: only the local disk backend is available here."""
+    if file_client_args is None:
+        return
+    if not isinstance(file_client_args, dict):
+        raise TypeError(f'checkpoint_config.file_client_args must be a dict or None, got {file_client_args!r}')
+    backend, prefix = file_client_args.get('backend'), file_client_args.get('prefix')
+    other = sorted(set(file_client_args) - {'backend', 'prefix'})
+    if backend not in (None, 'disk') or prefix not in (None, 'disk') or other:
+        raise ValueError(f'checkpoint_config.file_client_args={file_client_args!r}: only the local disk backend '
+                         "is supported here (file_client_args=None or dict(backend='disk')); mmcv's petrel, "
+                         'memcached, lmdb and http backends are not: save to a local out_dir and copy the '
+                         'checkpoints from there')
 
 
 @HOOKS.register_module()
 class CheckpointHook(Hook):
-    """Save ``epoch_N.pth`` (or ``iter_N.pth``) every ``interval``; keep the newest ``max_keep_ckpts``."""
+    """Save ``epoch_N.pth`` (or ``iter_N.pth``) every ``interval``; keep the newest ``max_keep_ckpts``.
+
+    The arguments of mmcv 1.x's ``CheckpointHook`` (what a 2.x ``checkpoint_config`` holds):
+
+    Args:
+        interval (int): save every ``interval`` epochs (iterations with ``by_epoch=False``); -1: never, except
+            the last with ``save_last``.
+        by_epoch (bool): count epochs (True) or iterations.
+        save_optimizer (bool): also save the optimizer (and the hooks' state): a checkpoint to resume from.
+        out_dir (str, optional): where to save; None: the work dir.  Another directory gets the work dir's
+            last component appended, as mmcv >= 1.3.16: ``out_dir=/ckpts`` with work dir
+            ``work_dirs/faster_rcnn`` saves into ``/ckpts/faster_rcnn``.
+        max_keep_ckpts (int): keep only the newest this many numbered checkpoints; -1: all.
+        save_last (bool): save the last epoch / iteration whatever the interval.
+        sync_buffer (bool): before saving, average the model's buffers (BatchNorm statistics) over the ranks
+            of a distributed run (:func:`sync_buffers`); no effect without one.
+        file_client_args (dict, optional): mmcv's file backend; only the local disk (None or
+            ``dict(backend='disk')``) is supported, others raise ``ValueError``.
+        filename_tmpl (str, optional): the file name, ``'epoch_{}.pth'`` / ``'iter_{}.pth'`` by default.
+        create_symlink (bool): point ``latest.pth`` in the output directory at each new checkpoint (a symlink,
+            or a copy where links are not possible); False: no ``latest.pth`` is written at all, as mmcv.
+        meta (dict, optional): extra entries for every checkpoint's ``meta`` (the runner's meta and the
+            training state -- epoch, iter, ... -- take precedence, as mmcv).
+    """
     priority = 'NORMAL'
 
     def __init__(self, interval=-1, by_epoch=True, save_optimizer=True, out_dir=None, max_keep_ckpts=-1,
-                 save_last=True, filename_tmpl=None, **kwargs):
+                 save_last=True, sync_buffer=False, file_client_args=None, filename_tmpl=None,
+                 create_symlink=True, meta=None, **kwargs):
         if kwargs:
-            raise TypeError(f'checkpoint_config got unknown keys {sorted(kwargs)}')
+            raise TypeError(f'checkpoint_config got unknown keys {sorted(kwargs)} (known: interval, by_epoch, '
+                            'save_optimizer, out_dir, max_keep_ckpts, save_last, sync_buffer, file_client_args, '
+                            'filename_tmpl, create_symlink, meta)')
+        _check_file_client_args(file_client_args)
+        if out_dir is not None and '://' in str(out_dir):
+            raise ValueError(f"checkpoint_config.out_dir={out_dir!r} needs a remote file backend (mmcv's "
+                             'FileClient); only local directories are supported here')
+        if meta is not None and not isinstance(meta, dict):
+            raise TypeError(f'checkpoint_config.meta must be a dict or None, got {type(meta).__name__}')
         self.interval, self.by_epoch = interval, by_epoch
-        self.save_optimizer, self.out_dir = save_optimizer, out_dir
+        self.save_optimizer = save_optimizer
+        self.out_dir = self._out_dir_cfg = out_dir
         self.max_keep_ckpts, self.save_last = max_keep_ckpts, save_last
+        self.sync_buffer, self.file_client_args = sync_buffer, file_client_args
+        self.create_symlink, self.meta = create_symlink, meta
         self.filename_tmpl = filename_tmpl or ('epoch_{}.pth' if by_epoch else 'iter_{}.pth')
 
     def before_run(self, runner):
-        self.out_dir = self.out_dir or runner.work_dir
+        out_dir, work_dir = self._out_dir_cfg, runner.work_dir
+        if not out_dir:
+            out_dir = work_dir
+        elif work_dir and osp.normpath(osp.abspath(out_dir)) != osp.normpath(osp.abspath(work_dir)):
+            out_dir = osp.join(out_dir, osp.basename(osp.normpath(work_dir)))
+        self.out_dir = out_dir
+        _log(runner, f'Checkpoints will be saved to {self.out_dir} by HardDiskBackend.')
 
     def _save(self, runner, n):
+        _log(runner, f"Saving checkpoint at {n} {'epochs' if self.by_epoch else 'iterations'}")
+        if self.sync_buffer:
+            sync_buffers(runner.model)  # every rank takes part
         if runner.rank != 0:
             return
         path = runner.save_checkpoint(self.out_dir, filename_tmpl=self.filename_tmpl,
-                                      save_optimizer=self.save_optimizer, n=n)
+                                      save_optimizer=self.save_optimizer, meta=self.meta,
+                                      create_symlink=self.create_symlink, n=n)
         runner.meta.setdefault('hook_msgs', {})['last_ckpt'] = path  # 2.x readers (mmcv's CheckpointHook)
         if self.max_keep_ckpts > 0:
             pattern = osp.join(self.out_dir, self.filename_tmpl.format('*'))
@@ -41,10 +127,10 @@ class CheckpointHook(Hook):
 
     def after_train_epoch(self, runner):
         if self.by_epoch and (self.every_n_epochs(runner, self.interval)
-                              or (self.save_last and runner.epoch + 1 == runner.max_epochs)):
+                              or (self.save_last and self.is_last_epoch(runner))):
             self._save(runner, runner.epoch + 1)
 
     def after_train_iter(self, runner):
         if not self.by_epoch and (self.every_n_iters(runner, self.interval)
-                                  or (self.save_last and runner.iter + 1 == runner.max_iters)):
+                                  or (self.save_last and self.is_last_iter(runner))):
             self._save(runner, runner.iter + 1)
