@@ -1,7 +1,15 @@
+from torch import nn
+
 from mmdet.core import bbox2result
 
 from ..builder import DETECTORS, build_backbone, build_head, build_neck
 from .base import BaseDetector
+
+
+def _init(module):
+    """``module.init_weights()`` when it has one."""
+    if callable(getattr(module, 'init_weights', None)):
+        module.init_weights()
 
 
 @DETECTORS.register_module()
@@ -24,12 +32,19 @@ class SingleStageDetector(BaseDetector):
         self.init_weights(pretrained)
 
     def init_weights(self, pretrained=None):
-        self.backbone.init_weights(pretrained=pretrained)
+        """Initialise backbone (with ``pretrained``, 2.10's form), neck(s) and head.  Modules written for
+        2.12+ (mmcv's ``BaseModule``: ``init_weights(self)``, weights from ``init_cfg``) get no
+        ``pretrained`` argument when there is none; a module without ``init_weights`` keeps its own
+        initialisation."""
+        if pretrained is None:
+            _init(self.backbone)
+        else:
+            self.backbone.init_weights(pretrained=pretrained)
         if self.with_neck:
-            necks = self.neck if isinstance(self.neck, (list, tuple)) else [self.neck]
+            necks = self.neck if isinstance(self.neck, (list, tuple, nn.Sequential)) else [self.neck]
             for n in necks:
-                n.init_weights()
-        self.bbox_head.init_weights()
+                _init(n)
+        _init(self.bbox_head)
 
     def extract_feat(self, img):
         x = self.backbone(img)
