@@ -15,6 +15,7 @@ import torch  # noqa: E402
 
 from mmdet.apis import inference_autocast, multi_gpu_test, single_gpu_test  # noqa: E402
 from mmdet.apis.train import default_device  # noqa: E402
+from mmdet.core.evaluation.eval_hooks import EVAL_HOOK_KEYS  # noqa: E402  (the hook's own keys)
 from mmdet.datasets import build_dataloader, build_dataset  # noqa: E402
 from mmdet.models import build_detector  # noqa: E402
 from mmdet.models.fuse import fuse_conv_bn  # noqa: E402
@@ -64,9 +65,6 @@ def parse_args(argv=None):
 
 
 # the keys of the config's ``evaluation`` that configure the EvalHook, not dataset.evaluate()
-EVAL_HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule', 'by_epoch')
-
-
 def eval_kwargs(cfg, metrics, eval_options=None):
     """As 2.x: the config's ``evaluation`` options (less the hook's own), the
     metrics of --eval, then --eval-options."""

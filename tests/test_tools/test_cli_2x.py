@@ -151,6 +151,9 @@ def test_test_eval_kwargs_from_config_as_in_2x():
     kw = tool('test.py').eval_kwargs(cfg, ['bbox'], {'jsonfile_prefix': 'x'})
     assert kw == dict(metric='bbox', classwise=True, iou_thrs=[0.5], jsonfile_prefix='x')
     assert tool('test.py').eval_kwargs(Config(dict()), ['bbox', 'x'], None) == dict(metric=['bbox', 'x'])
+    yolox = Config(dict(evaluation=dict(save_best='auto', interval=10, dynamic_intervals=[(285, 1)], metric='bbox',
+                                        greater_keys=['mAP'], out_dir='/tmp/x')))  # 2.28's YOLOX + mmcv keys
+    assert tool('test.py').eval_kwargs(yolox, ['bbox'], None) == dict(metric='bbox')
 
 
 # -- tools/analysis_tools ---------------------------------------------------------------------------

@@ -13,14 +13,12 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmdet.apis import build_test_dataset, load_results  # noqa: E402
+from mmdet.core.evaluation.eval_hooks import EVAL_HOOK_KEYS  # noqa: E402  (the hook's own keys)
 from mmdet.utils import DictAction  # noqa: E402
 from mmdet.utils.cli import load_config, main_guard  # noqa: E402
 
 
 # the keys of the config's ``evaluation`` that configure the EvalHook, not dataset.evaluate()
-EVAL_HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule', 'by_epoch')
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Evaluate metric of the results saved in pkl format')
     p.add_argument('config', help='the config the results were made with')
