@@ -568,3 +568,23 @@ def test_one_cycle_matches_torch_one_cycle_lr(three_phase):
                  lambda g: (g['lr'], g['momentum']))
     for t, ([got], w) in enumerate(zip(seen, want)):
         assert got == pytest.approx(w, rel=1e-9), (t, got, w)
+
+
+def test_mmcv_style_policy_overriding_get_warmup_lr_and_get_regular_lr():
+    """A policy written for mmcv 1.x (as 2.28's YOLOXLrUpdaterHook): ``get_warmup_lr`` / ``get_regular_lr``
+    overrides are what the schedule runs, calling ``super()`` works, and ``_set_lr`` writes the rates."""
+    class Halved(FixedLrUpdaterHook):
+        def get_regular_lr(self, runner):
+            return [lr / 2 for lr in super().get_regular_lr(runner)]
+
+        def get_warmup_lr(self, cur_iters):  # quadratic, on the regular rates
+            return [lr * ((cur_iters + 1) / self.warmup_iters) ** 2 for lr in self.regular_lr]
+
+    seen = drive([Halved(by_epoch=False, warmup='linear', warmup_iters=4)], sgd(), lambda g: g['lr'])
+    for t, lrs in enumerate(seen):
+        f = ((t + 1) / 4) ** 2 if t < 4 else 1.0
+        assert lrs == pytest.approx([base / 2 * f for base in LRS]), t
+    opt = sgd()
+    hook = FixedLrUpdaterHook(by_epoch=False)
+    hook._set_lr(FakeRunner(opt), [0.5, 0.25])
+    assert [g['lr'] for g in opt.param_groups] == [0.5, 0.25]

@@ -43,10 +43,28 @@ class LrUpdaterHook(ScheduledParamHook):
     regular_lr = property(lambda self: self.regular_values, lambda self, v: setattr(self, 'regular_values', v))
 
     def get_regular_lr(self, runner):
-        return self.regular(runner)
+        """mmcv's name: the regular rate of every param group (a list)."""
+        return ScheduledParamHook.regular(self, runner)
 
     def get_warmup_lr(self, cur_iters):
-        return self.warmed(cur_iters)
+        """mmcv's name: the warmed-up rates at iteration ``cur_iters`` (from ``self.regular_lr``)."""
+        return ScheduledParamHook.warmed(self, cur_iters)
+
+    def _set_lr(self, runner, lr_groups):
+        """mmcv's name: write ``lr_groups`` (one rate per param group) into the optimizer."""
+        self.apply(runner, lr_groups)
+
+    # a 2.x-style policy that overrides mmcv's methods (``get_regular_lr`` / ``get_warmup_lr``, as 2.28's
+    # YOLOXLrUpdaterHook) is run through them
+    def regular(self, runner):
+        if type(self).get_regular_lr is not LrUpdaterHook.get_regular_lr:
+            return self.get_regular_lr(runner)
+        return ScheduledParamHook.regular(self, runner)
+
+    def warmed(self, cur_iter):
+        if type(self).get_warmup_lr is not LrUpdaterHook.get_warmup_lr:
+            return self.get_warmup_lr(cur_iter)
+        return ScheduledParamHook.warmed(self, cur_iter)
 
 
 # ------------------------------------------------------------------------------- the policies
