@@ -87,3 +87,34 @@ def test_fp16_optimizer_hook_turns_on_mixed_precision():
     assert _amp_state(Config(dict(optimizer_config=dict(type='GradientCumulativeFp16OptimizerHook',
                                                         cumulative_iters=2))), 'cpu') is not None
     assert _amp_state(Config(dict(fp16=dict(loss_scale=512.), optimizer_config={})), 'cpu') is not None
+
+
+def test_detect_anomalous_params_names_the_parameters_the_loss_does_not_use():
+    import logging
+    from types import SimpleNamespace
+
+    from mmdet.runner.hooks import HOOKS
+    from mmdet.utils import build_from_cfg
+
+    class Records(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append((record.levelname, record.getMessage()))
+
+    model = nn.Module()
+    model.used, model.unused, model.frozen = nn.Linear(2, 1), nn.Linear(2, 1), nn.Linear(2, 1)
+    model.frozen.requires_grad_(False)
+    logger, handler = logging.getLogger('anomalous'), Records()
+    logger.addHandler(handler)
+    loss = model.used(torch.ones(1, 2)).sum() + 0 * model.frozen(torch.ones(1, 2)).sum()
+    runner = SimpleNamespace(module=model, model=model, logger=logger, amp=None, optimizer=torch.optim.SGD(
+        model.parameters(), lr=0.1), outputs=dict(loss=loss, log_vars=dict(loss=float(loss)), num_samples=1),
+        epoch=0, iter=0, inner_iter=0)
+    hook = build_from_cfg(dict(type='OptimizerHook', grad_clip=None, detect_anomalous_params=True), HOOKS)
+    hook.after_train_iter(runner)
+    assert handler.messages == [('ERROR', 'unused.weight with shape (1, 2) is not in the computational graph'),
+                                ('ERROR', 'unused.bias with shape (1,) is not in the computational graph')]
+    assert model.used.weight.grad is not None

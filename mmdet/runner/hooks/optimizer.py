@@ -28,11 +28,15 @@ class OptimizerHook(Hook):
         grad_clip (dict | None): keyword arguments of ``clip_grad_norm_`` (``max_norm``, ``norm_type``);
             the norm before clipping is logged as ``grad_norm``.
         skip_nonfinite (bool): under AMP, skip the step of a non-finite loss instead of stopping.
+        detect_anomalous_params (bool): mmcv >= 1.4's debugging aid: before each backward, log (as errors)
+            the trainable parameters the loss does not depend on (the ones DDP's ``find_unused_parameters``
+            complains about).  Walks the autograd graph every iteration: slow, for debugging only.
     """
     priority = 'HIGH'
 
-    def __init__(self, grad_clip=None, skip_nonfinite=False):
+    def __init__(self, grad_clip=None, skip_nonfinite=False, detect_anomalous_params=False):
         self.grad_clip, self.skip_nonfinite = grad_clip, skip_nonfinite
+        self.detect_anomalous_params = detect_anomalous_params
 
     @staticmethod
     def _scaler(runner):
@@ -54,7 +58,29 @@ class OptimizerHook(Hook):
             return False
         raise NonFiniteLossError(msg + '; lower the lr, add grad_clip, or check the data of this batch')
 
+    @staticmethod
+    def parameters_in_graph(loss):
+        """The set of leaf tensors (parameters) the autograd graph of ``loss`` reaches."""
+        found, seen, stack = set(), set(), [loss.grad_fn]
+        while stack:
+            fn = stack.pop()
+            if fn is None or fn in seen:
+                continue
+            seen.add(fn)
+            if hasattr(fn, 'variable'):
+                found.add(fn.variable)
+            stack.extend(parent for parent, _ in fn.next_functions)
+        return found
+
+    def _report_anomalous(self, runner, loss):
+        used = self.parameters_in_graph(loss)
+        for name, p in runner.module.named_parameters():
+            if p.requires_grad and p not in used:
+                runner.logger.error(f'{name} with shape {tuple(p.shape)} is not in the computational graph')
+
     def _backward(self, runner, loss):
+        if self.detect_anomalous_params:
+            self._report_anomalous(runner, loss)
         scaler = self._scaler(runner)
         (scaler.scale(loss) if scaler is not None else loss).backward()
 
@@ -103,8 +129,9 @@ class GradientCumulativeOptimizerHook(OptimizerHook):
         grad_clip, skip_nonfinite: as :class:`OptimizerHook`.
     """
 
-    def __init__(self, cumulative_iters=1, grad_clip=None, skip_nonfinite=False):
-        super().__init__(grad_clip=grad_clip, skip_nonfinite=skip_nonfinite)
+    def __init__(self, cumulative_iters=1, grad_clip=None, skip_nonfinite=False, detect_anomalous_params=False):
+        super().__init__(grad_clip=grad_clip, skip_nonfinite=skip_nonfinite,
+                         detect_anomalous_params=detect_anomalous_params)
         if isinstance(cumulative_iters, bool) or not isinstance(cumulative_iters, int) or cumulative_iters < 1:
             raise ValueError(f'GradientCumulativeOptimizerHook: cumulative_iters must be a positive integer, '
                              f'got {cumulative_iters!r}')
