@@ -7,32 +7,23 @@ import logging
 import pytest
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from mmdet.core.evaluation import DistEvalHook, EvalHook
 from mmdet.core.evaluation import eval_hooks
 from mmdet.core.evaluation.eval_hooks import EVAL_HOOK_KEYS, infer_rule
 from mmdet.datasets import CocoDataset
 from mmdet.datasets.dataset_wrappers import ConcatDataset
-from mmdet.parallel import DataContainer, MMDataParallel, collate
+from mmdet.parallel import MMDataParallel, collate
 from mmdet.runner import EpochBasedRunner, IterBasedRunner, OptimizerHook
 from mmdet.runner.hooks import Hook
+from tests.test_runner.test_2x_contract import Toy
 
 
-class Strict(Dataset):
-    """Four samples; ``evaluate`` has a fixed signature (no ``**kwargs``, as CocoDataset's) and records
-    every call's keywords; scores are scripted per call."""
+class Strict(Toy):
+    """test_2x_contract's four samples; ``evaluate`` has a fixed signature (no ``**kwargs``, as CocoDataset's)
+    and records every call's keywords; scores are scripted per call."""
     CLASSES = None
-
-    def __init__(self, scores=None):
-        self.scores, self.calls = list(scores or []), []
-
-    def __len__(self):
-        return 4
-
-    def __getitem__(self, i):
-        return dict(img=DataContainer(torch.full((1, 2, 2), float(i)), stack=True),
-                    img_metas=DataContainer(dict(index=i), cpu_only=True))
 
     def evaluate(self, results, metric='bbox', logger=None, classwise=False):
         self.calls.append(dict(n=len(results), metric=metric, classwise=classwise))
