@@ -2,6 +2,7 @@
 from .collate import collate
 from .data_container import DataContainer
 from .data_parallel import MMDataParallel, MMDistributedDataParallel, scatter, scatter_kwargs, unwrap
+from .wrappers import MODULE_WRAPPERS, bare_model, is_module_wrapper
 
 __all__ = ['DataContainer', 'collate', 'MMDataParallel', 'MMDistributedDataParallel', 'scatter', 'scatter_kwargs',
-           'unwrap']
+           'unwrap', 'MODULE_WRAPPERS', 'is_module_wrapper', 'bare_model']

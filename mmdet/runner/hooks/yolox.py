@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from mmdet.parallel import MMDataParallel
+from mmdet.parallel import bare_model
 from mmdet.utils import InvalidArgumentError
 from mmdet.utils.dist import get_dist_info
 
@@ -22,16 +22,6 @@ from .base import HOOKS, Hook
 from .lr_updater import CosineAnnealingLrUpdaterHook
 from .optimizer import NonFiniteLossError
 from .schedule import annealing_cos
-
-_WRAPPERS = (nn.DataParallel, nn.parallel.DistributedDataParallel, MMDataParallel)
-
-
-def bare_model(model):
-    """``model`` without its data-parallel wrappers (mmcv's ``is_module_wrapper`` / ``.module``)."""
-    while isinstance(model, _WRAPPERS):
-        model = model.module
-    return model
-
 
 def _switch_epoch(runner, num_last_epochs):
     """True from the epoch 2.x switches at (``epoch + 1 == max_epochs - num_last_epochs``) on."""
