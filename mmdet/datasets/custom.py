@@ -8,6 +8,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from mmdet.core import eval_map
+from mmdet.utils.file_client import local_file_client
 
 from .builder import DATASETS
 from .pipelines import Compose, ImageReadError
@@ -74,10 +75,7 @@ class CustomDataset(Dataset):
         self.ann_file, self.data_root = ann_file, data_root
         # seg_prefix / seg_suffix are accepted for 2.x configs and ignored (no segmentation maps)
         self.img_prefix, self.seg_prefix, self.seg_suffix = img_prefix, seg_prefix, seg_suffix
-        backend = (file_client_args or {}).get('backend', 'disk')
-        if backend != 'disk':
-            raise ValueError(f"{type(self).__name__}: file_client backend {backend!r} is not supported (only 'disk')")
-        self.file_client_args = dict(file_client_args or dict(backend='disk'))
+        self.file_client_args = local_file_client(type(self).__name__, file_client_args)
         self.test_mode, self.filter_empty_gt, self.min_size = test_mode, filter_empty_gt, min_size
         self.skip_bad_images = skip_bad_images
         if proposal_file is not None:

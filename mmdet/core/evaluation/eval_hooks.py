@@ -43,6 +43,7 @@ from torch.utils.data import DataLoader
 from mmdet.runner.hooks.base import HOOKS, Hook
 from mmdet.runner.test_loop import multi_gpu_test, single_gpu_test
 from mmdet.utils import InvalidArgumentError
+from mmdet.utils.file_client import local_file_client
 
 # the keys of ``evaluation=dict(...)`` that configure the hook; the others go to ``dataset.evaluate``
 # (tools/test.py and tools/analysis_tools/eval_metric.py drop these before evaluating)
@@ -96,24 +97,6 @@ def _calc_dynamic_intervals(owner, start_interval, dynamic_intervals):
         raise InvalidArgumentError(f'{owner}: dynamic_intervals intervals must be positive, got '
                                    f'{[i for _, i in pairs]}')
     return [0] + milestones, [start_interval] + [i for _, i in pairs]
-
-
-def _check_file_client(owner, file_client_args, out_dir):
-    """mmcv's ``FileClient`` here is local files only: ``backend='disk'`` (or None with a local out_dir)."""
-    if file_client_args is None:
-        if out_dir is not None and '://' in str(out_dir):
-            raise ValueError(f'{owner}: out_dir={out_dir!r} is not a local directory; only local files are '
-                             "supported (file_client_args=dict(backend='disk'))")
-        return
-    if not isinstance(file_client_args, dict):
-        raise TypeError(f'{owner}: file_client_args must be a dict or None, got {file_client_args!r}')
-    extra = sorted(set(file_client_args) - {'backend', 'prefix'})
-    backend, prefix = file_client_args.get('backend', 'disk'), file_client_args.get('prefix')
-    if backend not in (None, 'disk') or prefix not in (None, 'disk') or extra:
-        raise ValueError(f'{owner}: file_client_args={file_client_args!r} is not supported: the best checkpoint '
-                         "is written to local files only (file_client_args=None or dict(backend='disk'))")
-    if out_dir is not None and '://' in str(out_dir):
-        raise ValueError(f'{owner}: out_dir={out_dir!r} is not a local directory (only local files are supported)')
 
 
 def _evaluate_keywords(dataset):
@@ -235,7 +218,7 @@ class EvalHook(Hook):
                             f'got {test_fn!r}')
         if out_dir is not None and not isinstance(out_dir, str):
             raise TypeError(f'{owner}: out_dir must be a directory path or None, got {out_dir!r}')
-        _check_file_client(owner, file_client_args, out_dir)
+        local_file_client(owner, file_client_args, out_dir)
         _check_eval_kwargs(owner, dataloader.dataset, eval_kwargs)
         self.dataloader, self.start, self.interval, self.by_epoch = dataloader, start, interval, by_epoch
         self.save_best, self.distributed, self.broadcast_bn_buffer = save_best, distributed, broadcast_bn_buffer

@@ -5,6 +5,7 @@ import cv2
 import numpy as np
 
 from mmdet.utils.errors import InvalidArgumentError
+from mmdet.utils.file_client import local_file_client
 
 from .compose import PIPELINES
 
@@ -80,9 +81,7 @@ class LoadImageFromFile:
         name = type(self).__name__
         if channel_order not in ('bgr', 'rgb'):
             raise InvalidArgumentError(f"{name} channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
-        backend = (file_client_args or {}).get('backend', 'disk')
-        if backend != 'disk':
-            raise InvalidArgumentError(f"{name}: file_client backend {backend!r} is not supported (only 'disk')")
+        local_file_client(name, file_client_args)
         self.to_float32, self.color_type, self.channel_order = to_float32, color_type, channel_order
 
     def __call__(self, results):
@@ -132,12 +131,8 @@ class LoadMultiChannelImageFromFiles:
     def __init__(self, to_float32=False, color_type='unchanged', file_client_args=None):
         if color_type not in IMREAD_FLAGS:
             raise ValueError(f'color_type {color_type!r} is not one of {sorted(IMREAD_FLAGS)}')
-        backend = (file_client_args or {}).get('backend', 'disk')
-        if backend != 'disk':
-            raise ValueError(f"LoadMultiChannelImageFromFiles: file_client backend {backend!r} is not supported "
-                             "(only 'disk')")
+        self.file_client_args = local_file_client('LoadMultiChannelImageFromFiles', file_client_args)
         self.to_float32, self.color_type = to_float32, color_type
-        self.file_client_args = dict(file_client_args or dict(backend='disk'))
 
     def __call__(self, results):
         names = results['img_info']['filename']

@@ -4,6 +4,8 @@ import os.path as osp
 
 import torch
 
+from mmdet.utils.file_client import local_file_client
+
 from .base import HOOKS, Hook
 
 
@@ -29,21 +31,6 @@ def _log(runner, msg):
     logger = getattr(runner, 'logger', None)  # a stand-in runner may have none
     if logger is not None:
         logger.info(msg)
-
-
-def _check_file_client_args(file_client_args):
-    """mmcv's ``file_client_args``: only the local disk backend is available here."""
-    if file_client_args is None:
-        return
-    if not isinstance(file_client_args, dict):
-        raise TypeError(f'checkpoint_config.file_client_args must be a dict or None, got {file_client_args!r}')
-    backend, prefix = file_client_args.get('backend'), file_client_args.get('prefix')
-    other = sorted(set(file_client_args) - {'backend', 'prefix'})
-    if backend not in (None, 'disk') or prefix not in (None, 'disk') or other:
-        raise ValueError(f'checkpoint_config.file_client_args={file_client_args!r}: only the local disk backend '
-                         "is supported here (file_client_args=None or dict(backend='disk')); mmcv's petrel, "
-                         'memcached, lmdb and http backends are not: save to a local out_dir and copy the '
-                         'checkpoints from there')
 
 
 @HOOKS.register_module()
@@ -81,10 +68,7 @@ class CheckpointHook(Hook):
             raise TypeError(f'checkpoint_config got unknown keys {sorted(kwargs)} (known: interval, by_epoch, '
                             'save_optimizer, out_dir, max_keep_ckpts, save_last, sync_buffer, file_client_args, '
                             'filename_tmpl, create_symlink, meta)')
-        _check_file_client_args(file_client_args)
-        if out_dir is not None and '://' in str(out_dir):
-            raise ValueError(f"checkpoint_config.out_dir={out_dir!r} needs a remote file backend (mmcv's "
-                             'FileClient); only local directories are supported here')
+        local_file_client('checkpoint_config', file_client_args, out_dir)
         if meta is not None and not isinstance(meta, dict):
             raise TypeError(f'checkpoint_config.meta must be a dict or None, got {type(meta).__name__}')
         self.interval, self.by_epoch = interval, by_epoch
