@@ -123,6 +123,21 @@ def reduce_mean(tensor):
     return tensor
 
 
+def average_over_ranks_(tensors):
+    """Replace each floating-point tensor of ``tensors`` by its mean over the ranks, in place, with one
+    all-reduce of all of them flattened (float32, or float64 if any is).  A collective: every rank calls it
+    with the same tensors.  Nothing happens in a single process or a world of one."""
+    if not is_dist() or dist.get_world_size() < 2 or not tensors:
+        return
+    dtype = torch.float64 if any(t.dtype == torch.float64 for t in tensors) else torch.float32
+    with torch.no_grad():
+        flat = torch.cat([t.detach().to(dtype).flatten() for t in tensors])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat /= dist.get_world_size()
+        for t, part in zip(tensors, torch.split(flat, [t.numel() for t in tensors])):
+            t.copy_(part.view_as(t))
+
+
 def all_gather_object(obj):
     """A list with every rank's ``obj``, in rank order."""
     if not is_dist():

@@ -19,6 +19,7 @@ from mmdet.runner.hooks.base import Hook
 from mmdet.runner.hooks.yolox import (CheckInvalidLossHook, MemoryProfilerHook, SetEpochInfoHook, SyncNormHook,
                                       YOLOXLrUpdaterHook, YOLOXModeSwitchHook)
 from mmdet.utils import InvalidArgumentError, build_from_cfg
+from mmdet.utils import dist as dist_utils
 
 LOG = logging.getLogger('test_yolox_runtime')
 EPOCHS, ITERS, LAST = 6, 4, 2   # 24 iterations; the last 2 epochs at min_lr
@@ -264,7 +265,7 @@ def test_sync_norm_is_a_no_op_in_one_process(monkeypatch):
     def no_collective(*args, **kwargs):
         raise AssertionError('no all_reduce in a single process')
 
-    monkeypatch.setattr(yolox_hooks.dist, 'all_reduce', no_collective)
+    monkeypatch.setattr(dist_utils.dist, 'all_reduce', no_collective)
     hook = build_from_cfg(dict(type='SyncNormHook', num_last_epochs=LAST, interval=1), HOOKS)
     runner = FakeRunner(model=net)
     for epoch in range(EPOCHS):
@@ -287,8 +288,9 @@ def test_sync_norm_averages_running_stats_over_ranks(monkeypatch):
         assert list(mine) == list(other)  # running mean and var of each norm layer, not num_batches_tracked
         flat += torch.cat([other[k] for k in mine])
 
-    monkeypatch.setattr(yolox_hooks, 'get_dist_info', lambda: (0, 2))
-    monkeypatch.setattr(yolox_hooks.dist, 'all_reduce', all_reduce)
+    monkeypatch.setattr(dist_utils, 'is_dist', lambda: True)  # a process group of two ranks
+    monkeypatch.setattr(dist_utils.dist, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(dist_utils.dist, 'all_reduce', all_reduce)
     hook = SyncNormHook(num_last_epochs=2, interval=3)
     runner = FakeRunner(model=nn.DataParallel(net), epochs=8)
     for epoch in range(8):

@@ -4,6 +4,7 @@ import os.path as osp
 
 import torch
 
+from mmdet.utils.dist import average_over_ranks_, is_dist
 from mmdet.utils.file_client import local_file_client
 
 from .base import HOOKS, Hook
@@ -14,17 +15,14 @@ def sync_buffers(model):
     by averaging them over the ranks, as mmcv's ``allreduce_params(model.buffers())``; integer buffers
     (``num_batches_tracked``), which cannot be averaged, are taken from rank 0.  A collective: every rank
     calls it.  Without an initialised ``torch.distributed`` process group of more than one rank: nothing."""
-    dist = torch.distributed
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+    if not is_dist() or torch.distributed.get_world_size() < 2:
         return
-    world_size = dist.get_world_size()
+    buffers = list(model.buffers())
+    average_over_ranks_([b for b in buffers if b.is_floating_point()])
     with torch.no_grad():
-        for buf in model.buffers():
-            if buf.is_floating_point() or buf.is_complex():
-                dist.all_reduce(buf)
-                buf.div_(world_size)
-            else:
-                dist.broadcast(buf, 0)
+        for buf in buffers:
+            if not buf.is_floating_point():
+                torch.distributed.broadcast(buf, 0)
 
 
 def _log(runner, msg):

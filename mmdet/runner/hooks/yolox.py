@@ -11,12 +11,11 @@ epoch index ``max_epochs - num_last_epochs - 1``, so YOLOX's switch covers the l
 epochs (16 of 300 for ``num_last_epochs=15``), as in 2.28.
 """
 import torch
-import torch.distributed as dist
 import torch.nn as nn
 
 from mmdet.parallel import bare_model
 from mmdet.utils import InvalidArgumentError
-from mmdet.utils.dist import get_dist_info
+from mmdet.utils.dist import average_over_ranks_
 
 from .base import HOOKS, Hook
 from .lr_updater import CosineAnnealingLrUpdaterHook
@@ -171,19 +170,8 @@ class SyncNormHook(Hook):
         interval = 1 if _switch_epoch(runner, self.num_last_epochs) else self.interval
         if (runner.epoch + 1) % interval:
             return
-        _, world_size = get_dist_info()
-        if world_size == 1:
-            return
-        buffers = list(norm_buffers(bare_model(runner.model)).values())
-        if not buffers:
-            return
-        # one all-reduce for all of them, in float32 (2.x's all_reduce_dict(..., op='mean'))
-        flat = torch.cat([b.detach().float().flatten() for b in buffers])
-        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-        flat /= world_size
-        with torch.no_grad():
-            for buf, part in zip(buffers, torch.split(flat, [b.numel() for b in buffers])):
-                buf.copy_(part.view_as(buf))
+        # one all-reduce for all of them (2.x's all_reduce_dict(..., op='mean'))
+        average_over_ranks_(list(norm_buffers(bare_model(runner.model)).values()))
 
 
 # ------------------------------------------------------------------------------ the others
