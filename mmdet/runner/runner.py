@@ -153,7 +153,6 @@ class EpochBasedRunner:
         self.log_buffer = LogBuffer()
         self.mode, self.data_loader, self.outputs, self.eval_results = None, None, {}, {}
         self.data_batch = None  # the batch of the current iteration, as the loader gave it (mmcv >= 1.4)
-        self._model_name = type(self.module).__name__
         self.should_stop = False  # set by a hook (EarlyStoppingHook): the run ends after the current epoch
 
     # ---------------------------------------------------------------- state
@@ -171,7 +170,7 @@ class EpochBasedRunner:
     @property
     def model_name(self):
         """The model's class name (of the module inside a data-parallel wrapper), as mmcv."""
-        return self._model_name
+        return type(self.module).__name__
 
     def _per_optimizer(self, per_group):
         """``per_group(optimizer)``; a dict of them for a dict of optimizers (mmcv); ``[0.0]`` without one."""
