@@ -1,4 +1,6 @@
 """mmcv's ``file_client_args`` here: the local disk is the only storage backend."""
+import os.path as osp
+
 from .errors import InvalidArgumentError
 
 
@@ -30,3 +32,13 @@ def local_file_client(owner, file_client_args=None, out_dir=None):
         raise InvalidArgumentError(f"{owner}: out_dir={out_dir!r} needs a remote file backend (mmcv's FileClient); "
                                    'only local directories are supported here')
     return dict(file_client_args or dict(backend='disk'))
+
+
+def nested_out_dir(out_dir, work_dir):
+    """Where mmcv >= 1.3.16 writes given an ``out_dir``: ``out_dir/<last component of work_dir>``; the work
+    dir itself when ``out_dir`` is None / empty or is the work dir; ``out_dir`` as it is without a work dir."""
+    if not out_dir:
+        return work_dir
+    if not work_dir or osp.normpath(osp.abspath(out_dir)) == osp.normpath(osp.abspath(work_dir)):
+        return out_dir
+    return osp.join(out_dir, osp.basename(osp.normpath(work_dir)))

@@ -43,7 +43,7 @@ from torch.utils.data import DataLoader
 from mmdet.runner.hooks.base import HOOKS, Hook
 from mmdet.runner.test_loop import multi_gpu_test, single_gpu_test
 from mmdet.utils import InvalidArgumentError
-from mmdet.utils.file_client import local_file_client
+from mmdet.utils.file_client import local_file_client, nested_out_dir
 
 # the keys of ``evaluation=dict(...)`` that configure the hook; the others go to ``dataset.evaluate``
 # (tools/test.py and tools/analysis_tools/eval_metric.py drop these before evaluating)
@@ -280,9 +280,7 @@ class EvalHook(Hook):
 
     def best_out_dir(self, runner):
         """Where the best checkpoint goes: the work dir, or ``out_dir/<basename of work_dir>`` (mmcv)."""
-        if not self.out_dir or self.out_dir == runner.work_dir:
-            return runner.work_dir
-        return osp.join(self.out_dir, osp.basename(runner.work_dir.rstrip(osp.sep)))
+        return nested_out_dir(self.out_dir, runner.work_dir)
 
     def before_run(self, runner):
         if self.save_best is not None:

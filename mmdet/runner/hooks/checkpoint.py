@@ -5,7 +5,7 @@ import os.path as osp
 import torch
 
 from mmdet.utils.dist import average_over_ranks_, is_dist
-from mmdet.utils.file_client import local_file_client
+from mmdet.utils.file_client import local_file_client, nested_out_dir
 
 from .base import HOOKS, Hook
 
@@ -78,12 +78,7 @@ class CheckpointHook(Hook):
         self.filename_tmpl = filename_tmpl or ('epoch_{}.pth' if by_epoch else 'iter_{}.pth')
 
     def before_run(self, runner):
-        out_dir, work_dir = self._out_dir_cfg, runner.work_dir
-        if not out_dir:
-            out_dir = work_dir
-        elif work_dir and osp.normpath(osp.abspath(out_dir)) != osp.normpath(osp.abspath(work_dir)):
-            out_dir = osp.join(out_dir, osp.basename(osp.normpath(work_dir)))
-        self.out_dir = out_dir
+        self.out_dir = nested_out_dir(self._out_dir_cfg, runner.work_dir)
         _log(runner, f'Checkpoints will be saved to {self.out_dir} by HardDiskBackend.')
 
     def _save(self, runner, n):
